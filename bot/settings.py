@@ -1,0 +1,130 @@
+"""One place for every setting: the environment, then `.env` (python-dotenv), then embedded defaults.
+
+Both Python environments (Rasa's and the services') import this module, so it uses only the standard
+library and python-dotenv. Secrets that the embedded default stack needs but nobody configured are generated
+once and kept under DATA_DIR, so `make run` works on a fresh machine without weakening anything.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str = "") -> str:
+    value = os.environ.get(name)
+    return default if value is None else value.strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"setting {name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"setting {name} must be a number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name).lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def generated_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in DATA_DIR/<name> (mode 0600), created on first use."""
+    path = data_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    host: str
+    rasa_port: int
+    action_port: int
+    inbox_port: int
+    rasa_auth_token: str
+    database_url: str
+    handoff_url: str
+    handoff_secret: str
+    handoff_timeout_s: float
+    handoff_dead_after_s: float
+    inbox_admin_user: str
+    inbox_admin_password_hash: str
+    inbox_api_token: str
+    inbox_session_secret: str
+    inbox_cookie_secure: bool
+    max_message_chars: int
+    clinic_profile: Path
+
+    @property
+    def action_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
+    def inbox_events_url(self) -> str:
+        """Where events go when HANDOFF_URL is unset: the bundled inbox's receiving endpoint."""
+        return f"http://127.0.0.1:{self.inbox_port}/api/events"
+
+    @property
+    def delivery_url(self) -> str:
+        return self.handoff_url or self.inbox_events_url
+
+
+def load_settings(env_file: Optional[Path] = None) -> Settings:
+    """Read settings; values already in the environment win over `.env`."""
+    load_dotenv(env_file or PROJECT_ROOT / ".env", override=False)
+    data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handoff_url = _env("HANDOFF_URL")
+    handoff_secret = _env("HANDOFF_SECRET")
+    if not handoff_secret:
+        if handoff_url:
+            raise SystemExit("HANDOFF_SECRET must be set when HANDOFF_URL is set (the receiver verifies it)")
+        handoff_secret = generated_secret(data_dir, "handoff_secret")
+    return Settings(
+        data_dir=data_dir,
+        host=_env("HOST", "127.0.0.1"),
+        rasa_port=_env_int("RASA_PORT", 5005),
+        action_port=_env_int("ACTION_PORT", 5055),
+        inbox_port=_env_int("INBOX_PORT", 8000),
+        rasa_auth_token=_env("RASA_AUTH_TOKEN"),
+        database_url=_env("DATABASE_URL") or f"sqlite:///{data_dir / 'haven.db'}",
+        handoff_url=handoff_url,
+        handoff_secret=handoff_secret,
+        handoff_timeout_s=_env_float("HANDOFF_TIMEOUT_S", 10.0),
+        handoff_dead_after_s=_env_float("HANDOFF_DEAD_AFTER_S", 72 * 3600.0),
+        inbox_admin_user=_env("INBOX_ADMIN_USER", "staff"),
+        inbox_admin_password_hash=_env("INBOX_ADMIN_PASSWORD_HASH"),
+        inbox_api_token=_env("INBOX_API_TOKEN"),
+        inbox_session_secret=_env("INBOX_SESSION_SECRET") or generated_secret(data_dir, "inbox_session_secret"),
+        inbox_cookie_secure=_env_bool("INBOX_COOKIE_SECURE", False),
+        max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
+        clinic_profile=Path(_env("CLINIC_PROFILE", str(PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"))),
+    )
