@@ -1,0 +1,58 @@
+# Haven Pre-Screen. The two front-door commands are `make run` and `make test`; each sets up what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV          := .venv
+SERVICES_VENV := .venv-services
+PY            := $(VENV)/bin/python
+SPY           := $(SERVICES_VENV)/bin/python
+RASA          := RASA_TELEMETRY_ENABLED=false ACTION_PORT=$${ACTION_PORT:-5055} $(VENV)/bin/rasa
+MODEL         := models/current.tar.gz
+TRAINING_DATA := data/nlu data/rules data/stories
+TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories rasa_ext -name '*.yml' -o -name '*.py' 2>/dev/null)
+
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help setup train run test test-unit test-services test-e2e eval clean
+
+help:
+	@echo "make run    set up, train if needed, and start the whole stack (Ctrl-C stops it)"
+	@echo "make test   set up, train if needed, and run every test"
+	@echo "make eval   crisis-detection and NLU evaluation report in reports/"
+
+setup: $(VENV)/.installed $(SERVICES_VENV)/.installed
+
+# The Rasa environment: Python 3.10 ($$PYTHON, then python3.10 on PATH, then pyenv).
+$(VENV)/.installed: requirements.txt constraints.txt
+	@py=$$(scripts/find_python.sh PYTHON 3.10) || exit 1; \
+	  [ -x $(PY) ] || $$py -m venv $(VENV); \
+	  $(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	@touch $@
+
+# The services environment (staff inbox, deliverer): a current Python and a current, patched aiohttp.
+$(SERVICES_VENV)/.installed: requirements-services.txt
+	@py=$$(scripts/find_python.sh SERVICES_PYTHON 3.12 3.13 3.11 3.10) || exit 1; \
+	  [ -x $(SPY) ] || $$py -m venv $(SERVICES_VENV); \
+	  $(SPY) -m pip install -q -r requirements-services.txt
+	@touch $@
+
+train: $(MODEL)
+
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	$(RASA) data validate --data $(TRAINING_DATA) --fail-on-warnings
+	$(RASA) train --data $(TRAINING_DATA) --out models --fixed-model-name current
+	@touch $@
+
+run: setup train
+	$(PY) -m bot.launcher
+
+test: setup train
+	$(PY) -m pytest -q tests --ignore=tests/bot/inbox
+	$(SPY) -m pytest -q tests/bot/inbox tests/bot/handoff
+
+eval: setup train
+	$(PY) scripts/evaluate.py
+
+clean:
+	rm -rf models results reports/tmp

@@ -1,0 +1,83 @@
+"""Crisis escalation: the reply (988, 741741, 911), one staff alert per episode, and the episode state."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text, Tuple
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.state import channel, crisis_state, latest_text, screening_state
+from bot.handoff.events import crisis_alert, stable_event_id
+from bot.safety.detector import RiskAssessment, assess_risk
+from bot.safety.episode import MODEL_ONLY_ASSESSMENT, CrisisState, open_episode
+from bot.safety.responses import crisis_reply
+from bot.screening.lead import contact_summary
+
+logger = logging.getLogger(__name__)
+
+# Said if composing the reply ever fails: the crisis reply must never be lost to a bug.
+FALLBACK_CRISIS_REPLY = (
+    "I'm really glad you told me. You don't have to go through this alone. Please call or text 988 now to talk "
+    "with someone (Veterans press 1), or text HOME to 741741. If you are in immediate danger, call 911 or go to "
+    "the nearest emergency room. I have let our clinic team know."
+)
+
+
+def _reply(assessment: RiskAssessment, repeat: bool) -> str:
+    try:
+        return crisis_reply(assessment, repeat=repeat)
+    except Exception:  # noqa: BLE001
+        logger.error("crisis reply failed; sent the fallback", exc_info=True)
+        return FALLBACK_CRISIS_REPLY
+
+
+def contact_for_alert(tracker: Tracker) -> Dict[str, Any]:
+    """Whatever contact is known: answers given so far, and the phone number itself on SMS."""
+    contact = dict(contact_summary(screening_state(tracker).answers))
+    if channel(tracker) in {"twilio", "sms"} and tracker.sender_id:
+        contact.setdefault("phone", tracker.sender_id)
+    return contact
+
+
+def escalate(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    state: CrisisState,
+    assessment: RiskAssessment,
+    *,
+    trigger_text: str,
+    extra_categories: Tuple[str, ...] = (),
+) -> CrisisState:
+    """Reply with crisis resources first, then alert staff once per episode. Returns the new state."""
+    new_state, new_episode = open_episode(state, assessment, extra_categories)
+    dispatcher.utter_message(text=_reply(assessment, repeat=not new_episode))
+    if new_episode:
+        event = crisis_alert(
+            conversation_id=tracker.sender_id,
+            channel=channel(tracker),
+            severity=new_state.severity or "high",
+            categories=list(new_state.categories),
+            message=trigger_text,
+            contact=contact_for_alert(tracker),
+            event_id=stable_event_id(tracker.sender_id, "crisis", new_state.episodes),
+        )
+        services.publish(event)
+    return new_state
+
+
+class ActionCrisisResponse(Action):
+    def name(self) -> Text:
+        return "action_crisis_response"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        text = latest_text(tracker)
+        assessment = assess_risk(text)
+        if not assessment.is_risk:
+            assessment = MODEL_ONLY_ASSESSMENT
+        state = escalate(dispatcher, tracker, crisis_state(tracker), assessment, trigger_text=text)
+        return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]

@@ -1,0 +1,58 @@
+"""The end of a screening: the lead goes to the durable outbox, then the visitor hears what happens next."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.state import channel, crisis_state, screening_state
+from bot.handoff.events import lead_created, stable_event_id
+from bot.screening.lead import build_lead
+
+# Endings that tell the visitor something final, by screening status.
+_ENDING_MESSAGES = {
+    "declined": "declined",
+    "minor": "minor",
+    "no_contact": "finished_no_contact",
+    "stopped": "stopped",
+}
+
+
+def wants_contact(answers: Dict[str, Any]) -> bool:
+    return answers.get("contact_consent") == "yes"
+
+
+class ActionFinishScreening(Action):
+    def name(self) -> Text:
+        return "action_finish_screening"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        screening = screening_state(tracker)
+        if screening.announced or tracker.get_slot("lead_id"):
+            dispatcher.utter_message(text=services.message("already_done"))
+            return []
+        events: List[Dict[Text, Any]] = [SlotSet("screening", replace(screening, announced=True).to_slot())]
+        status = screening.status()
+        if status == "complete" and wants_contact(screening.answers):
+            crisis = crisis_state(tracker)
+            lead = build_lead(screening.answers, crisis=crisis.lead_flag())
+            event = lead_created(
+                conversation_id=tracker.sender_id,
+                channel=channel(tracker),
+                lead=lead,
+                event_id=stable_event_id(tracker.sender_id, "lead", screening.run),
+            )
+            if not services.publish(event):
+                dispatcher.utter_message(text=services.message("handoff_failed"))
+                return []  # not announced: the next message tries again
+            first_name = str(screening.answers.get("contact_first_name") or "").strip()
+            dispatcher.utter_message(text=services.message("finished_with_lead", first_name=first_name))
+            return events + [SlotSet("lead_id", event["id"])]
+        dispatcher.utter_message(text=services.message(_ENDING_MESSAGES.get(status, "finished_no_contact")))
+        return events

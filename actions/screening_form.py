@@ -1,0 +1,125 @@
+"""The screening form: one data-driven validator and one ask action for every question.
+
+Questions, options and order come from data/clinic via bot.screening; crisis follow-up questions from
+bot.safety.episode. The only slot the form requests is `answer`, filled here from the raw text of the reply
+to the question that was asked (never from an entity), validated, recorded and cleared again.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import services
+from actions.crisis import escalate
+from actions.state import crisis_state, latest_intent, latest_text, screening_state
+from bot.conversation import ScreeningState, current_step, is_answer_attempt
+from bot.safety.episode import PHQ9_ITEM9_ASSESSMENT, PHQ9_ITEM9_CATEGORY, answer_followup, resume_text
+from bot.safety.responses import followup_reply
+from bot.screening.answers import parse_answer
+from bot.screening.flow import record_answer
+from bot.screening.model import Question
+
+FORM_SLOT = "answer"
+PHQ9_ITEM9_ID = "phq9_9"
+
+
+def option_score(question: Question, value: Any) -> Optional[int]:
+    option = question.option(str(value)) if question.options else None
+    return option.score if option else None
+
+
+def buttons_for(question: Question) -> List[Dict[str, str]]:
+    # Buttons send their title as plain text, so clicking and typing are the same answer.
+    return [{"title": option.title, "payload": option.title} for option in question.options]
+
+
+class ValidateScreeningForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_screening_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        step = current_step(screening_state(tracker), crisis_state(tracker))
+        return [FORM_SLOT] if step is not None else []
+
+    async def extract_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        # Only a reply to a question we asked counts: not the message that started the form.
+        if tracker.get_slot("requested_slot") != FORM_SLOT or tracker.active_loop_name != "screening_form":
+            return {}
+        step = current_step(screening_state(tracker), crisis_state(tracker))
+        if step is None:
+            return {}
+        text = latest_text(tracker)
+        intent, confidence = latest_intent(tracker)
+        parsed = parse_answer(step.question, text)
+        if not is_answer_attempt(step.question, parsed.ok, intent, confidence):
+            return {}  # the form rejects; a rule for the interruption takes over, then the question is asked again
+        return {FORM_SLOT: text}
+
+    async def validate_answer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        screening = screening_state(tracker)
+        crisis = crisis_state(tracker)
+        step = current_step(screening, crisis)
+        if step is None or not isinstance(value, str):
+            return {FORM_SLOT: None}
+        question = step.question
+        parsed = parse_answer(question, value)
+        if not parsed.ok:
+            dispatcher.utter_message(text=f"{services.message('reask_prefix')} {parsed.error}".strip())
+            return {FORM_SLOT: None}
+
+        if question.section == "crisis":
+            crisis, reply_kind, stopped = answer_followup(crisis, question.id, str(parsed.value))
+            if reply_kind == "resume":
+                dispatcher.utter_message(text=resume_text(crisis.language))
+            elif reply_kind:
+                dispatcher.utter_message(text=followup_reply(reply_kind, crisis.language))
+            if stopped:
+                screening = screening.stopped()
+            return {FORM_SLOT: None, "crisis": crisis.to_slot(), "screening": screening.to_slot()}
+
+        screening = ScreeningState(
+            answers=record_answer(screening.answers, question, parsed),
+            run=screening.run,
+            ended=screening.ended,
+            announced=screening.announced,
+        )
+        if question.id == PHQ9_ITEM9_ID and (option_score(question, parsed.value) or 0) > 0:
+            crisis = escalate(
+                dispatcher,
+                tracker,
+                crisis,
+                PHQ9_ITEM9_ASSESSMENT,
+                trigger_text=f"PHQ-9 item 9 answered: {parsed.display}",
+                extra_categories=(PHQ9_ITEM9_CATEGORY,),
+            )
+        return {FORM_SLOT: None, "screening": screening.to_slot(), "crisis": crisis.to_slot()}
+
+
+class ActionAskAnswer(Action):
+    """Asks the current question: its preface the first time, then the question with its options."""
+
+    def name(self) -> Text:
+        return "action_ask_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        step = current_step(screening_state(tracker), crisis_state(tracker))
+        if step is None:
+            return []
+        question = step.question
+        if tracker.get_slot("last_asked") != question.id:
+            for line in step.preface:
+                dispatcher.utter_message(text=line)
+        dispatcher.utter_message(text=question.text, buttons=buttons_for(question))
+        return [SlotSet("last_asked", question.id)]

@@ -1,0 +1,46 @@
+"""Process-wide singletons the actions share: settings, the clinic profile and the durable outbox."""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any, Dict
+
+from bot.clinic import ClinicProfile, load_clinic_profile
+from bot.handoff.outbox import Outbox
+from bot.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()
+
+
+@lru_cache(maxsize=1)
+def clinic() -> ClinicProfile:
+    return load_clinic_profile(settings().clinic_profile)
+
+
+@lru_cache(maxsize=1)
+def outbox() -> Outbox:
+    return Outbox(settings().database_url)
+
+
+def publish(event: Dict[str, Any]) -> bool:
+    """Write an event to the durable outbox; True once it is safely stored (the deliverer sends it on).
+
+    Only the event id and type are logged: event bodies are health information.
+    """
+    try:
+        outbox().enqueue(event)
+    except Exception:  # noqa: BLE001 - the caller tells the visitor to call the clinic instead
+        logger.error("could not store event %s (%s) in the outbox", event.get("id"), event.get("type"), exc_info=True)
+        return False
+    logger.info("stored event %s (%s) for delivery", event.get("id"), event.get("type"))
+    return True
+
+
+def message(key: str, **values: Any) -> str:
+    text = clinic().messages[key]
+    return text.format(**values) if values else text

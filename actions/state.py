@@ -1,0 +1,34 @@
+"""Reading our slots from a rasa-sdk Tracker into the pure state objects of bot/."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+from rasa_sdk import Tracker
+
+from bot.conversation import ScreeningState
+from bot.safety.episode import CrisisState
+
+
+def screening_state(tracker: Tracker) -> ScreeningState:
+    return ScreeningState.from_slot(tracker.get_slot("screening"))
+
+
+def crisis_state(tracker: Tracker) -> CrisisState:
+    return CrisisState.from_slot(tracker.get_slot("crisis"))
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> Tuple[Optional[str], float]:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    try:
+        confidence = float(intent.get("confidence") or 0.0)
+    except (TypeError, ValueError):
+        confidence = 0.0
+    return intent.get("name"), confidence
+
+
+def channel(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or "unknown"

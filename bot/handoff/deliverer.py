@@ -1,0 +1,234 @@
+"""Deliver outbox events: signed POSTs, at-least-once, crisis alerts first, retries with backoff.
+
+Runs standalone (`python -m bot.handoff.deliverer`) or as a task inside another aiohttp app (the inbox):
+`asyncio.create_task(deliverer.run_forever(stop))`. Database calls run in a worker thread so the host
+app's event loop never waits on disk. Log lines carry event id and type only, never bodies.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
+
+import aiohttp
+
+from bot.handoff.backoff import next_delay
+from bot.handoff.outbox import Outbox, OutboxItem
+from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+
+USER_AGENT = "haven-prescreen/1"
+DEFAULT_BATCH_SIZE = 10
+LEASE_MARGIN_S = 5.0
+# After this many consecutive failures of the loop itself (e.g. database unreachable) stop growing the pause.
+MAX_LOOP_PAUSE_S = 30.0
+
+logger = logging.getLogger(__name__)
+
+
+class ReceiverUnreachable(Exception):
+    """Timeout or connection error: the rest of a batch would fail the same way."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Deliverer:
+    def __init__(self, outbox: Outbox, url: str, secret: str, *, timeout_s: float, dead_after_s: float,
+                 poll_interval_s: float = 0.5, batch_size: int = DEFAULT_BATCH_SIZE,
+                 backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        if not url:
+            raise ValueError("a delivery URL is required")
+        if not secret:
+            raise ValueError("a signing secret is required: receivers reject unsigned events")
+        if timeout_s <= 0 or dead_after_s <= 0 or poll_interval_s <= 0 or batch_size <= 0:
+            raise ValueError("timeout_s, dead_after_s, poll_interval_s and batch_size must be positive")
+        self.outbox = outbox
+        self.url = url
+        self._secret = secret
+        self.timeout_s = timeout_s
+        self.dead_after_s = dead_after_s
+        self.poll_interval_s = poll_interval_s
+        self.batch_size = batch_size
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self._clock = clock
+        # A claim must outlive the whole batch, or a second deliverer could post the same event meanwhile.
+        self.lease_s = timeout_s * (batch_size + 1) + LEASE_MARGIN_S
+        self._session: Optional[aiohttp.ClientSession] = None
+        self._wake: Optional[asyncio.Event] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stop: Optional[asyncio.Event] = None
+
+    # --- public ---------------------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Nudge a running `run_forever` to look now (safe from any thread; a no-op when not running)."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:
+            loop.call_soon_threadsafe(wake.set)
+
+    async def run_once(self) -> int:
+        """Claim one batch of due events and try each; returns how many were delivered."""
+        if self._session is not None and not self._session.closed:
+            return await self._deliver_batch(self._session)
+        async with self._new_session() as session:
+            return await self._deliver_batch(session)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; an in-flight POST is finished first. Never raises on delivery errors."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stop = stop
+        failures = 0
+        try:
+            async with self._new_session() as session:
+                self._session = session
+                while not stop.is_set():
+                    try:
+                        delivered = await self._deliver_batch(session)
+                        failures = 0
+                    except Exception as exc:  # database trouble: keep the loop alive and retry
+                        failures += 1
+                        delivered = 0
+                        logger.warning("handoff deliverer loop error (%s); retrying", type(exc).__name__)
+                    if stop.is_set():
+                        break
+                    if delivered and failures == 0:
+                        continue  # there may be more due right now
+                    pause = min(self.poll_interval_s * (2 ** min(failures, 6)), MAX_LOOP_PAUSE_S) \
+                        if failures else self.poll_interval_s
+                    await self._sleep(pause, stop)
+        finally:
+            self._session = None
+            self._wake = None
+            self._loop = None
+            self._stop = None
+
+    # --- internals ------------------------------------------------------------------------------------------
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    async def _sleep(self, seconds: float, stop: asyncio.Event) -> None:
+        wake = self._wake
+        waiters = [asyncio.ensure_future(stop.wait())]
+        if wake is not None:
+            waiters.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            if wake is not None:
+                wake.clear()
+
+    async def _deliver_batch(self, session: aiohttp.ClientSession) -> int:
+        items = await asyncio.to_thread(self.outbox.claim_due, self._clock(), self.batch_size, self.lease_s)
+        delivered = 0
+        for index, item in enumerate(items):
+            if self._stop is not None and self._stop.is_set():
+                await asyncio.to_thread(self.outbox.release, [i.id for i in items[index:]], self._clock())
+                break
+            try:
+                if await self._deliver_one(session, item):
+                    delivered += 1
+            except ReceiverUnreachable as exc:
+                rest = items[index + 1:]
+                if rest:  # don't spend a timeout on each one: they are due again after the same pause
+                    retry_at = self._clock() + timedelta(seconds=self._delay(item))
+                    await asyncio.to_thread(self.outbox.release, [i.id for i in rest], retry_at)
+                    logger.info("handoff receiver unreachable (%s); %d more events wait", exc, len(rest))
+                break
+        return delivered
+
+    def _delay(self, item: OutboxItem) -> float:
+        return next_delay(item.attempts + 1, base=self.backoff_base_s, cap=self.backoff_cap_s)
+
+    async def _deliver_one(self, session: aiohttp.ClientSession, item: OutboxItem) -> bool:
+        """POST one event and record the outcome. Raises ReceiverUnreachable after recording a failure."""
+        error = await self._post(session, item)
+        now = self._clock()
+        if error is None:
+            await asyncio.to_thread(self.outbox.mark_delivered, item.id, now)
+            logger.info("handoff delivered id=%s type=%s attempt=%d", item.id, item.type, item.attempts + 1)
+            return True
+        horizon = item.created_at + timedelta(seconds=self.dead_after_s)
+        if now >= horizon:
+            await asyncio.to_thread(self.outbox.mark_dead, item.id, error)
+            logger.error("handoff event dead after %d attempts id=%s type=%s last_error=%s",
+                         item.attempts + 1, item.id, item.type, error)
+        else:
+            # The last retry lands on the horizon itself, so "dead" always follows a real final attempt.
+            retry_at = min(now + timedelta(seconds=self._delay(item)), horizon)
+            await asyncio.to_thread(self.outbox.mark_failed, item.id, error, retry_at)
+            logger.warning("handoff delivery failed id=%s type=%s attempt=%d error=%s",
+                           item.id, item.type, item.attempts + 1, error)
+        if error.startswith(("timeout", "connection error")):
+            raise ReceiverUnreachable(error)
+        return False
+
+    async def _post(self, session: aiohttp.ClientSession, item: OutboxItem) -> Optional[str]:
+        """None when the receiver has the event (2xx, or 409 = already had it); else a short error."""
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(item.body, self._secret),
+            IDEMPOTENCY_HEADER: item.id,
+            "User-Agent": USER_AGENT,
+        }
+        try:
+            async with session.post(self.url, data=item.body, headers=headers, allow_redirects=False) as response:
+                await response.read()  # drain so the connection can be reused; the body is not kept or logged
+                if 200 <= response.status < 300 or response.status == 409:
+                    return None
+                return f"HTTP {response.status}"
+        except asyncio.TimeoutError:
+            return f"timeout after {self.timeout_s:g}s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return f"connection error: {type(exc).__name__}"
+
+
+# --- standalone process -------------------------------------------------------------------------------------
+
+async def _serve(deliverer: Deliverer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await deliverer.run_forever(stop)
+
+
+def main() -> int:
+    from bot.settings import load_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    outbox = Outbox(settings.database_url)
+    deliverer = Deliverer(outbox, settings.delivery_url, settings.handoff_secret,
+                          timeout_s=settings.handoff_timeout_s, dead_after_s=settings.handoff_dead_after_s)
+    logger.info("handoff deliverer started")  # the URL may carry a token in its query: not logged
+    try:
+        asyncio.run(_serve(deliverer))
+    finally:
+        outbox.close()
+    logger.info("handoff deliverer stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,511 @@
+"""The bundled staff inbox: receives signed handoff events, shows them to signed-in staff, offers a JSON API.
+
+It also runs the handoff deliverer (outbox -> receiver) as a background task, because it is the one
+long-running process of the default stack that is not Rasa.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import functools
+import inspect
+import json
+import logging
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from bot.inbox import auth, views
+from bot.inbox.events import (
+    ALERT_TYPES,
+    LEAD_STATUSES,
+    LEAD_TYPES,
+    InvalidEvent,
+    statuses_for,
+    validate_event,
+)
+from bot.inbox.export import leads_csv
+from bot.inbox.passwords import resolve_admin_password_hash
+from bot.inbox.store import InboxStore, StaffSession, StoredEvent, UnknownStatus
+
+logger = logging.getLogger("bot.inbox")
+
+MAX_BODY_BYTES = 256 * 1024
+DEAD_EVENTS_SHOWN = 50
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+HTML = "text/html"
+
+
+@dataclass
+class InboxState:
+    """Everything the handlers share. `outbox` may be replaced before startup (tests inject a fake)."""
+
+    settings: Any
+    store: InboxStore
+    admin_password_hash: str
+    limiter: auth.LoginRateLimiter = dc_field(default_factory=auth.LoginRateLimiter)
+    outbox: Any = None
+
+
+STATE = web.AppKey("inbox_state", InboxState)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking database work off the event loop; await the result too if it is a coroutine."""
+    result = await asyncio.to_thread(fn, *args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _state(request: web.Request) -> InboxState:
+    return request.app[STATE]
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type=HTML, charset="utf-8")
+
+
+def _redirect(location: str) -> web.Response:
+    """A 303 that can carry cookies (returning HTTPException objects is deprecated in aiohttp)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _iso(epoch: float) -> str:
+    return _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc).isoformat()
+
+
+# --- response headers and access log ---------------------------------------------------------------------
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    if not request.path.startswith("/static/"):
+        # Pages and API answers carry health information: never keep them in a browser or proxy cache.
+        headers["Cache-Control"] = "no-store"
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Method, path (never the query string), status and time: no bodies, no visitor data."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
+
+
+# --- sessions and CSRF -----------------------------------------------------------------------------------
+async def _current_session(request: web.Request) -> Optional[StaffSession]:
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if not token or len(token) > 200:
+        return None
+    state = _state(request)
+    return await _in_thread(
+        state.store.get_session, auth.session_token_hash(token, state.settings.inbox_session_secret)
+    )
+
+
+def _set_cookie(response: web.StreamResponse, settings: Any, name: str, value: str, max_age: int, path: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        secure=bool(settings.inbox_cookie_secure),
+        samesite="Strict",
+    )
+
+
+def staff_only(handler: Handler) -> Handler:
+    """Signed-out GETs go to /login (302), signed-out POSTs get 401; every POST needs the session's CSRF token."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        session = await _current_session(request)
+        if session is None:
+            if request.method in ("GET", "HEAD"):
+                raise web.HTTPFound("/login")
+            return _html(views.message_page("Signed out", "Please sign in again."), status=401)
+        request["session"] = session
+        if request.method == "POST":
+            form = await request.post()
+            request["form"] = form
+            given = form.get("csrf_token")
+            if not isinstance(given, str) or not auth.tokens_match(session.csrf_token, given):
+                return _html(views.message_page("Forbidden", "The form expired; reload the page."), status=403)
+        return await handler(request)
+
+    return wrapper
+
+
+def _page_context(request: web.Request) -> dict:
+    session: StaffSession = request["session"]
+    return {"user": session.username, "csrf_token": session.csrf_token}
+
+
+# --- sign-in -------------------------------------------------------------------------------------------------
+def _login_response(request: web.Request, error: Optional[str] = None, status: int = 200) -> web.Response:
+    settings = _state(request).settings
+    cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE)
+    if not cookie or len(cookie) > 200:
+        cookie = auth.new_token()
+    response = _html(views.login_page(auth.login_csrf_token(cookie, settings.inbox_session_secret), error), status)
+    _set_cookie(response, settings, auth.LOGIN_CSRF_COOKIE, cookie, auth.LOGIN_CSRF_TTL_S, "/login")
+    return response
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    if await _current_session(request) is not None:
+        raise web.HTTPFound("/")
+    return _login_response(request)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    state = _state(request)
+    settings = state.settings
+    form = await request.post()
+    cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE)
+    given = form.get("csrf_token")
+    expected = auth.login_csrf_token(cookie, settings.inbox_session_secret) if cookie else None
+    if not isinstance(given, str) or not auth.tokens_match(expected, given):
+        return _html(views.message_page("Forbidden", "The sign-in form expired; reload the page."), status=403)
+    username = form.get("username")
+    password = form.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or len(username) > 200 or len(password) > 1024:
+        return _login_response(request, "Enter your username and password.", status=400)
+    keys = (f"addr:{request.remote or 'unknown'}", f"user:{username}")
+    if any(state.limiter.is_blocked(key) for key in keys):
+        return _login_response(request, "Too many failed attempts; wait a few minutes and try again.", status=429)
+    ok = await _in_thread(
+        auth.check_credentials, username, password, settings.inbox_admin_user, state.admin_password_hash
+    )
+    if not ok:
+        for key in keys:
+            state.limiter.record_failure(key)
+        logger.info("inbox sign-in failed")
+        return _login_response(request, "Wrong username or password.", status=401)
+    for key in keys:
+        state.limiter.reset(key)
+    token, csrf_token = auth.new_token(), auth.new_token()
+    expires_at = _dt.datetime.now(tz=_dt.timezone.utc).timestamp() + auth.SESSION_TTL_S
+    await _in_thread(
+        state.store.create_session,
+        auth.session_token_hash(token, settings.inbox_session_secret),
+        username,
+        csrf_token,
+        expires_at,
+    )
+    response = _redirect("/")
+    _set_cookie(response, settings, auth.SESSION_COOKIE, token, auth.SESSION_TTL_S, "/")
+    response.del_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@staff_only
+async def logout(request: web.Request) -> web.StreamResponse:
+    state = _state(request)
+    token = request.cookies.get(auth.SESSION_COOKIE, "")
+    await _in_thread(state.store.delete_session, auth.session_token_hash(token, state.settings.inbox_session_secret))
+    response = _redirect("/login")
+    response.del_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+# --- staff pages ---------------------------------------------------------------------------------------------
+async def _backlog(state: InboxState) -> views.OutboxBacklog:
+    if state.outbox is None:
+        return views.OutboxBacklog(available=False)
+    try:
+        stats = await _in_thread(state.outbox.stats)
+        dead = await _in_thread(state.outbox.list_dead, DEAD_EVENTS_SHOWN)
+    except Exception as exc:  # the list must still show leads when the outbox is unreadable
+        logger.warning("outbox stats unavailable: %s", type(exc).__name__)
+        return views.OutboxBacklog(available=False)
+    dead_rows = [row if isinstance(row, dict) else getattr(row, "__dict__", {}) for row in (dead or [])]
+    return views.OutboxBacklog(
+        available=True,
+        pending=stats.get("pending"),
+        dead=stats.get("dead"),
+        oldest_pending_age_s=stats.get("oldest_pending_age_s"),
+        dead_events=dead_rows,
+    )
+
+
+@staff_only
+async def index(request: web.Request) -> web.StreamResponse:
+    state = _state(request)
+    alerts = await _in_thread(state.store.list_events, ALERT_TYPES)
+    leads = await _in_thread(state.store.list_events, LEAD_TYPES)
+    backlog = await _backlog(state)
+    open_alerts = [a for a in alerts if a.status == "open"]
+    earlier_alerts = [a for a in alerts if a.status != "open"]
+    return _html(views.list_page(open_alerts, leads, earlier_alerts, backlog, **_page_context(request)))
+
+
+async def _event_of_kind(request: web.Request, types: tuple) -> Optional[StoredEvent]:
+    event = await _in_thread(_state(request).store.get_event, request.match_info["id"])
+    return event if event is not None and event.type in types else None
+
+
+def _not_found(request: web.Request) -> web.Response:
+    return _html(views.message_page("Not found", "No such item.", **_page_context(request)), status=404)
+
+
+@staff_only
+async def lead_detail(request: web.Request) -> web.StreamResponse:
+    event = await _event_of_kind(request, LEAD_TYPES)
+    if event is None:
+        return _not_found(request)
+    history = await _in_thread(_state(request).store.status_history, event.id)
+    return _html(views.lead_page(event, history, **_page_context(request)))
+
+
+@staff_only
+async def alert_detail(request: web.Request) -> web.StreamResponse:
+    event = await _event_of_kind(request, ALERT_TYPES)
+    if event is None:
+        return _not_found(request)
+    history = await _in_thread(_state(request).store.status_history, event.id)
+    return _html(views.alert_page(event, history, **_page_context(request)))
+
+
+async def _change_status(request: web.Request, types: tuple) -> web.StreamResponse:
+    event = await _event_of_kind(request, types)
+    if event is None:
+        return _not_found(request)
+    to_status = request["form"].get("status")
+    if not isinstance(to_status, str) or to_status not in statuses_for(event.type):
+        return _html(views.message_page("Bad request", "Unknown status.", **_page_context(request)), status=400)
+    try:
+        await _in_thread(_state(request).store.change_status, event.id, to_status, request["session"].username)
+    except UnknownStatus:
+        return _html(views.message_page("Bad request", "Unknown status.", **_page_context(request)), status=400)
+    return _redirect(views.event_path(event))
+
+
+@staff_only
+async def lead_status(request: web.Request) -> web.StreamResponse:
+    return await _change_status(request, LEAD_TYPES)
+
+
+@staff_only
+async def alert_status(request: web.Request) -> web.StreamResponse:
+    return await _change_status(request, ALERT_TYPES)
+
+
+@staff_only
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    leads = await _in_thread(_state(request).store.list_events, LEAD_TYPES)
+    return web.Response(
+        text=leads_csv(leads),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="haven-leads.csv"'},
+    )
+
+
+# --- receiving events ----------------------------------------------------------------------------------------
+async def receive_event(request: web.Request) -> web.StreamResponse:
+    state = _state(request)
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _json_error(413, "body too large")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _json_error(413, "body too large")
+    # Authenticate the raw bytes before anything looks inside them.
+    if not verify(body, request.headers.get(SIGNATURE_HEADER), state.settings.handoff_secret):
+        return _json_error(401, "bad or missing signature")
+    try:
+        event = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return _json_error(400, "body is not UTF-8 JSON")
+    try:
+        envelope = validate_event(event, request.headers.get(IDEMPOTENCY_HEADER))
+    except InvalidEvent as exc:
+        return _json_error(400, str(exc))
+    stored = await _in_thread(state.store.add_event, envelope.id, envelope.type, envelope.created_at, event)
+    if not stored:
+        return web.json_response({"status": "duplicate"}, status=200)
+    logger.info("stored %s event", envelope.type)
+    return web.json_response({"status": "stored"}, status=201)
+
+
+# --- JSON API --------------------------------------------------------------------------------------------------
+def api_token_required(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        expected = _state(request).settings.inbox_api_token
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if not expected or scheme.lower() != "bearer" or not auth.tokens_match(expected, given.strip()):
+            return web.json_response(
+                {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": 'Bearer realm="haven-inbox"'}
+            )
+        return await handler(request)
+
+    return wrapper
+
+
+def _event_json(event: StoredEvent) -> dict:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "status": event.status,
+        "received_at": _iso(event.received_at),
+        "event": event.body,
+    }
+
+
+@api_token_required
+async def api_leads(request: web.Request) -> web.StreamResponse:
+    status = request.query.get("status") or None
+    if status is not None and status not in LEAD_STATUSES:
+        return _json_error(400, "status must be one of " + ", ".join(LEAD_STATUSES))
+    leads = await _in_thread(_state(request).store.list_events, LEAD_TYPES, status)
+    return web.json_response({"leads": [_event_json(e) for e in leads]})
+
+
+@api_token_required
+async def api_lead(request: web.Request) -> web.StreamResponse:
+    event = await _event_of_kind(request, LEAD_TYPES)
+    if event is None:
+        return _json_error(404, "no such lead")
+    history = await _in_thread(_state(request).store.status_history, event.id)
+    payload = _event_json(event)
+    payload["history"] = [
+        {"from": c.from_status, "to": c.to_status, "by": c.changed_by, "at": _iso(c.changed_at)} for c in history
+    ]
+    return web.json_response(payload)
+
+
+@api_token_required
+async def api_alerts(request: web.Request) -> web.StreamResponse:
+    alerts = await _in_thread(_state(request).store.list_events, ALERT_TYPES)
+    return web.json_response({"alerts": [_event_json(e) for e in alerts]})
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    backlog = await _backlog(_state(request))
+    return web.json_response({"status": "ok", "outbox": {"pending": backlog.pending, "dead": backlog.dead}})
+
+
+# --- lifecycle -----------------------------------------------------------------------------------------------
+def _store_context() -> Callable[[web.Application], Any]:
+    async def context(app: web.Application) -> Any:
+        state = app[STATE]
+        await _in_thread(state.store.create_tables)
+        yield
+        await _in_thread(state.store.dispose)
+
+    return context
+
+
+def _outbox_context(start_deliverer: bool) -> Callable[[web.Application], Any]:
+    async def context(app: web.Application) -> Any:
+        state = app[STATE]
+        created_here = None
+        if state.outbox is None:
+            try:
+                from bot.handoff.outbox import Outbox
+            except ImportError as exc:
+                if start_deliverer:
+                    raise RuntimeError(
+                        "bot.handoff.outbox is missing: the inbox cannot run the handoff deliverer"
+                    ) from exc
+                logger.warning("bot.handoff.outbox is missing: the outbox backlog will show as unavailable")
+            else:
+                # The constructor creates its tables: blocking work, so off the event loop.
+                state.outbox = await _in_thread(Outbox, state.settings.database_url)
+                created_here = state.outbox
+        yield
+        if created_here is not None and hasattr(created_here, "close"):
+            await _in_thread(created_here.close)
+
+    return context
+
+
+def _deliverer_context() -> Callable[[web.Application], Any]:
+    async def context(app: web.Application) -> Any:
+        state = app[STATE]
+        settings = state.settings
+        try:
+            from bot.handoff.deliverer import Deliverer
+        except ImportError as exc:
+            raise RuntimeError("bot.handoff.deliverer is missing: the inbox cannot deliver handoff events") from exc
+        deliverer = Deliverer(
+            state.outbox,
+            settings.delivery_url,
+            settings.handoff_secret,
+            timeout_s=settings.handoff_timeout_s,
+            dead_after_s=settings.handoff_dead_after_s,
+        )
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(deliverer.run_forever(stop))
+
+        def report_crash(done: asyncio.Future) -> None:
+            if not done.cancelled() and done.exception() is not None and not stop.is_set():
+                logger.error("handoff deliverer stopped unexpectedly: %s", type(done.exception()).__name__)
+
+        task.add_done_callback(report_crash)
+        logger.info("handoff deliverer started")
+        yield
+        stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=float(settings.handoff_timeout_s) + 5.0)
+        except asyncio.TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        except Exception as exc:  # already reported; shutting down regardless
+            logger.warning("handoff deliverer ended with %s", type(exc).__name__)
+        logger.info("handoff deliverer stopped")
+
+    return context
+
+
+def create_app(settings: Any, *, start_deliverer: bool = True) -> web.Application:
+    admin_hash = resolve_admin_password_hash(
+        settings.inbox_admin_password_hash,
+        settings.data_dir,
+        settings.inbox_admin_user,
+        announce=lambda message: print(message, flush=True),
+    )
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[STATE] = InboxState(settings=settings, store=InboxStore(settings.database_url), admin_password_hash=admin_hash)
+    app.on_response_prepare.append(_security_headers)
+    app.cleanup_ctx.append(_store_context())
+    app.cleanup_ctx.append(_outbox_context(start_deliverer))
+    if start_deliverer:
+        app.cleanup_ctx.append(_deliverer_context())
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/", index)
+    app.router.add_get("/leads/{id}", lead_detail)
+    app.router.add_post("/leads/{id}/status", lead_status)
+    app.router.add_get("/alerts/{id}", alert_detail)
+    app.router.add_post("/alerts/{id}/status", alert_status)
+    app.router.add_get("/export.csv", export_csv)
+    app.router.add_post("/api/events", receive_event)
+    app.router.add_get("/api/leads", api_leads)
+    app.router.add_get("/api/leads/{id}", api_lead)
+    app.router.add_get("/api/alerts", api_alerts)
+    app.router.add_get("/health", health)
+    app.router.add_static("/static/", STATIC_DIR)
+    return app

@@ -1,0 +1,358 @@
+"""Turns one typed reply into a validated answer for the question that asked it.
+
+Every reply goes through parse_answer(): button titles, typed titles in any case, option numbers and common
+paraphrases are accepted; anything else gets a guidance string naming the options. It never raises.
+A reply starting with "/" is never an answer: that is how a typed Rasa intent payload looks, and the lead is
+built only from answers validated here.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Dict, List, Optional, Tuple
+
+from bot.screening.model import Option, ParsedAnswer, Question
+
+# Hard ceiling for any reply, whatever the question says (choice replies are short).
+MAX_REPLY_CHARS = 500
+CHOICE_REPLY_CHARS = 200
+
+_NEGATORS = {
+    "not", "no", "never", "don't", "dont", "didn't", "didnt", "isn't", "isnt", "aren't", "wasn't",
+    "haven't", "havent", "hasn't", "without", "hardly", "nor", "doesn't", "doesnt",
+}
+# Said when someone is unsure. Only a question with a "Not sure" option can use them.
+_UNCERTAIN = (
+    "not sure", "unsure", "idk", "no idea", "don't know", "dont know", "do not know", "dunno", "maybe",
+    "not certain", "perhaps", "possibly",
+)
+_EMOJI_WORDS = {"\U0001f44d": "yes", "\u2705": "yes", "\U0001f44e": "no", "\u274c": "no"}
+_SKIP_WORDS = {
+    "skip", "no", "none", "n/a", "na", "no email", "no thanks", "no thank you", "nope", "pass",
+    "i don't have one", "i dont have one", "don't have one", "dont have one", "prefer not", "rather not",
+    "i'd rather not", "no email address", "i don't have email", "i don't have an email",
+}
+_NONE_WORDS = {
+    "none", "no", "nothing", "n/a", "na", "no meds", "no medicines", "no medications", "no medication",
+    "not taking any", "i don't take any", "i dont take any", "nope", "nil", "zero", "none at all",
+}
+_INDEX = re.compile(r"^(?:option|number|choice|no\.|#)?\s*(\d{1,2})\s*[.)]?$")
+_DIGITS = re.compile(r"-?\d+(?:[.,]\d+)?")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+_PHONE_CHARS = re.compile(r"^[\d\s().+\-]+$")
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+def normalise(text: str) -> str:
+    """Lower-case, Unicode-normalised, single-spaced text without surrounding punctuation."""
+    text = unicodedata.normalize("NFKC", text)
+    for emoji, word in _EMOJI_WORDS.items():
+        text = text.replace(emoji, f" {word} ")
+    text = text.replace("\u2019", "'").replace("\u2018", "'").casefold()
+    text = " ".join(text.split())
+    return text.strip(" .,!?;:\"'()[]{}*_~-")
+
+
+def _has_control_chars(text: str) -> bool:
+    return any(unicodedata.category(ch).startswith("C") for ch in text)
+
+
+def _fail(question: Question, prefix: str = "") -> ParsedAnswer:
+    guidance = question.guidance or "Please try again."
+    return ParsedAnswer(ok=False, error=f"{prefix} {guidance}".strip())
+
+
+def _word_pattern(phrase: str) -> re.Pattern:
+    return re.compile(r"(?<![\w'])" + re.escape(phrase) + r"(?![\w'])")
+
+
+def _option_keys(option: Option) -> List[str]:
+    keys = [option.title.casefold(), option.value.replace("_", " ").casefold()]
+    keys.extend(option.synonyms)
+    return [normalise(k) for k in keys if normalise(k)]
+
+
+def _exact_lookup(question: Question) -> Dict[str, Option]:
+    """Every key -> option; a key claimed by two options is ambiguous and dropped."""
+    lookup: Dict[str, Option] = {}
+    clashes = set()
+    for option in question.options:
+        for key in _option_keys(option):
+            if key in lookup and lookup[key] is not option:
+                clashes.add(key)
+            lookup[key] = option
+    for key in clashes:
+        del lookup[key]
+    return lookup
+
+
+def _has_numeric_titles(question: Question) -> bool:
+    return any(opt.title[:1].isdigit() for opt in question.options)
+
+
+def words_to_int(text: str) -> Optional[int]:
+    """The single number written in words in `text` ("thirty-four", "a hundred and one"), else None."""
+    tokens = re.findall(r"[a-z]+", text.replace("-", " "))
+    runs: List[int] = []
+    current: Optional[int] = None
+    for index, token in enumerate(tokens):
+        nxt = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if token in _UNITS or token in _TENS:
+            current = (current or 0) + _UNITS.get(token, _TENS.get(token, 0))
+        elif token == "hundred":
+            current = max(current or 1, 1) * 100
+        elif token == "a" and nxt == "hundred":
+            current = current or 0
+        elif token == "and" and current is not None and (nxt in _UNITS or nxt in _TENS):
+            continue
+        elif current is not None:
+            runs.append(current)
+            current = None
+    if current is not None:
+        runs.append(current)
+    return runs[0] if len(runs) == 1 else None
+
+
+def _single_number(text: str) -> Tuple[Optional[int], str]:
+    """(number, problem). Problem is "" when exactly one whole number is found."""
+    found = _DIGITS.findall(text)
+    if len(found) > 1:
+        return None, "several"
+    if found:
+        token = found[0]
+        if "." in token or "," in token:
+            whole, _, frac = token.replace(",", ".").partition(".")
+            if frac.strip("0"):
+                return None, "fraction"
+            token = whole
+        return int(token), ""
+    value = words_to_int(text)
+    return (value, "") if value is not None else (None, "none")
+
+
+# --- choice ----------------------------------------------------------------------------------------------
+
+def _match_phrases(question: Question, norm: str) -> Tuple[List[Option], bool]:
+    """Options whose phrases appear in the reply, longest phrase first. Second item: a match was negated."""
+    hits = []
+    for option in question.options:
+        for key in set(_option_keys(option)):
+            for found in _word_pattern(key).finditer(norm):
+                hits.append((found.end() - found.start(), found.start(), found.end(), option, key))
+    hits.sort(key=lambda h: (-h[0], h[1]))
+    taken: List[Tuple[int, int]] = []
+    chosen: List[Option] = []
+    negated = False
+    for _, start, end, option, key in hits:
+        if any(start < t_end and end > t_start for t_start, t_end in taken):
+            continue
+        taken.append((start, end))
+        before = norm[:start].split()[-2:]
+        if any(word in _NEGATORS for word in before) and key.split()[0] not in _NEGATORS:
+            negated = True
+        if option not in chosen:
+            chosen.append(option)
+    return chosen, negated
+
+
+def _choice(question: Question, raw: str) -> ParsedAnswer:
+    norm = normalise(raw)
+    if not norm:
+        return _fail(question)
+    chosen: Optional[Option] = _exact_lookup(question).get(norm)
+    if chosen is None and _has_numeric_titles(question):
+        number, problem = _single_number(norm)
+        if not problem and number is not None and number >= 0:
+            scored = [opt for opt in question.options if opt.score is not None and opt.score <= number]
+            chosen = max(scored, key=lambda opt: opt.score) if scored else None
+    if chosen is None and not _has_numeric_titles(question):
+        index = _INDEX.match(norm)
+        if index:
+            position = int(index.group(1))
+            if 1 <= position <= len(question.options):
+                chosen = question.options[position - 1]
+            else:
+                return _fail(question, f"There is no option {position}.")
+    if chosen is None:
+        options, negated = _match_phrases(question, norm)
+        if negated:
+            return _fail(question)
+        if len(options) > 1:
+            return _fail(question, "Please pick just one. If more than one fits, pick the one that fits best.")
+        if options:
+            chosen = options[0]
+    if chosen is not None and chosen.value != "not_sure":
+        # "maybe yes" / "no idea" must not become a firm Yes or No.
+        offers_not_sure = any(opt.value == "not_sure" for opt in question.options)
+        if not offers_not_sure and any(_word_pattern(p).search(norm) for p in _UNCERTAIN):
+            return _fail(question)
+    if chosen is None:
+        return _fail(question)
+    return ParsedAnswer(ok=True, value=chosen.value, display=chosen.title)
+
+
+# --- other kinds -----------------------------------------------------------------------------------------
+
+def _number(question: Question, raw: str) -> ParsedAnswer:
+    value, problem = _single_number(normalise(raw))
+    if problem == "fraction":
+        return _fail(question, "Please use whole years.")
+    if problem == "several":
+        return _fail(question, "Please type just one number.")
+    if value is None:
+        return _fail(question)
+    low = question.min_value if question.min_value is not None else 0
+    high = question.max_value
+    if value < low or (high is not None and value > high):
+        span = f"between {low} and {high}" if high is not None else f"of at least {low}"
+        return _fail(question, f"Please type a number {span}.")
+    return ParsedAnswer(ok=True, value=value, display=str(value))
+
+
+def _text(question: Question, raw: str) -> ParsedAnswer:
+    text = unicodedata.normalize("NFC", raw).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    if _has_control_chars(text):
+        return _fail(question, "That has characters I can't use.")
+    text = " ".join(text.split())
+    if not any(ch.isalnum() for ch in text):
+        return _fail(question)
+    if len(text) > question.max_length:
+        return _fail(question, "That is too long.")
+    if question.id == "tx_current_meds" and normalise(text) in _NONE_WORDS:
+        return ParsedAnswer(ok=True, value="none", display="None")
+    return ParsedAnswer(ok=True, value=text, display=text)
+
+
+def normalise_us_phone(text: str) -> Optional[str]:
+    """A US phone number in E.164 ("+18185550134"), or None if `text` is not one."""
+    if not isinstance(text, str):
+        return None
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not text or not _PHONE_CHARS.match(text) or text.count("+") > 1 or "+" in text[1:]:
+        return None
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+") and not digits.startswith("1"):
+        return None  # another country's code
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
+        return None  # NANP: area code and exchange never start with 0 or 1
+    return "+1" + digits
+
+
+def format_us_phone(e164: str) -> str:
+    """"+18185550134" -> "(818) 555-0134"."""
+    digits = e164[2:]
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+
+
+def _phone(question: Question, raw: str) -> ParsedAnswer:
+    e164 = normalise_us_phone(raw)
+    if e164 is None:
+        return _fail(question)
+    return ParsedAnswer(ok=True, value=e164, display=format_us_phone(e164))
+
+
+def normalise_email(text: str) -> Optional[str]:
+    """A checked email address (domain lower-cased), or None if `text` is not one."""
+    if not isinstance(text, str):
+        return None
+    candidate = unicodedata.normalize("NFKC", text).strip().strip(".,;:!?<>\"'()")
+    if candidate.lower().startswith("mailto:"):
+        candidate = candidate[7:]
+    if len(candidate) > 254 or not _EMAIL.match(candidate):
+        return None
+    local, _, domain = candidate.rpartition("@")
+    if len(local) > 64:
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+def _email(question: Question, raw: str) -> ParsedAnswer:
+    norm = normalise(raw)
+    if norm in _SKIP_WORDS:
+        return ParsedAnswer(ok=True, value=None, display="Skipped")
+    tokens = [t for t in raw.split() if "@" in t]
+    email = normalise_email(tokens[0]) if len(tokens) == 1 else None
+    if email is None:
+        return _fail(question)
+    return ParsedAnswer(ok=True, value=email, display=email)
+
+
+_PARSERS = {"choice": _choice, "number": _number, "text": _text, "phone": _phone, "email": _email}
+
+
+def parse_answer(question: Question, text: str) -> ParsedAnswer:
+    """Validate one reply to `question`. Never raises: unusable replies come back with ok=False and guidance."""
+    try:
+        if not isinstance(text, str):
+            return _fail(question)
+        stripped = text.strip()
+        if not stripped:
+            return _fail(question)
+        if stripped.startswith("/") or unicodedata.normalize("NFKC", stripped).startswith("/"):
+            # A typed intent payload ("/affirm", "/inform{...}") is never an answer.
+            return _fail(question)
+        limit = min(MAX_REPLY_CHARS, CHOICE_REPLY_CHARS if question.kind == "choice" else question.max_length)
+        if len(stripped) > limit:
+            return _fail(question, "That is too long for this question.")
+        parser = _PARSERS.get(question.kind)
+        if parser is None:
+            return _fail(question)
+        return parser(question, stripped)
+    except Exception:  # noqa: BLE001 - a parser bug must never crash the conversation
+        return _fail(question)
+
+
+# --- checking stored values (defence in depth: answers may come back from a Rasa slot) -------------------
+
+def is_valid_value(question: Question, value: object) -> bool:
+    """True if `value` is something parse_answer() could have produced for `question`."""
+    kind = question.kind
+    if kind == "choice":
+        return isinstance(value, str) and question.option(value) is not None
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            return False
+        low = question.min_value if question.min_value is not None else 0
+        return low <= int(value) and (question.max_value is None or int(value) <= question.max_value)
+    if kind == "text":
+        return (
+            isinstance(value, str) and 0 < len(value) <= question.max_length
+            and not value.startswith("/") and not _has_control_chars(value)
+        )
+    if kind == "phone":
+        return isinstance(value, str) and normalise_us_phone(value) == value
+    if kind == "email":
+        return value is None or (isinstance(value, str) and normalise_email(value) == value)
+    return False
+
+
+def display_value(question: Question, value: object) -> str:
+    """The plain text shown for a stored value (the option title, the number, the text)."""
+    if question.kind == "choice" and isinstance(value, str):
+        option = question.option(value)
+        return option.title if option else str(value)
+    if question.kind == "phone" and isinstance(value, str) and normalise_us_phone(value) == value:
+        return format_us_phone(value)
+    if question.kind == "email" and value is None:
+        return "Skipped"
+    if question.kind == "text" and value == "none" and question.id == "tx_current_meds":
+        return "None"
+    if question.kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(int(value))
+    return "" if value is None else str(value)

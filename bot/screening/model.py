@@ -1,0 +1,70 @@
+"""The shapes the screening engine hands to its callers (the Rasa actions never see YAML)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+# Question kinds the answer parser understands.
+KINDS = ("choice", "number", "text", "phone", "email")
+
+# Outcomes, from most to least restrictive. The bot never diagnoses and never rules anyone in:
+# "qualified" only means "a consultation looks like a good next step".
+OUTCOMES = ("qualified", "needs_review", "not_eligible")
+
+# Conversation states reported by flow.screening_status().
+STATUSES = ("in_progress", "declined", "minor", "complete", "no_contact")
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    title: str
+    score: Optional[int] = None
+    synonyms: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    section: str
+    text: str
+    kind: str  # "choice" | "number" | "text" | "phone" | "email"
+    options: Tuple[Option, ...] = ()
+    guidance: str = ""
+    preface: Tuple[str, ...] = ()  # static preface (e.g. instrument stem)
+    validated_wording: bool = False  # True for published instrument items
+    # Extras (not part of the lead's contract, all defaulted): bounds used by the parser.
+    max_length: int = 200
+    min_value: Optional[int] = None
+    max_value: Optional[int] = None
+
+    def option(self, value: str) -> Optional[Option]:
+        """The option with this value, or None."""
+        for opt in self.options:
+            if opt.value == value:
+                return opt
+        return None
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    ok: bool
+    value: object = None
+    display: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """What to ask next."""
+
+    question: Question
+    preface: Tuple[str, ...]  # messages to send before the question the FIRST time (static + dynamic)
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    outcome: str  # "qualified" | "needs_review" | "not_eligible"
+    scores: Dict[str, int]  # only instruments asked, e.g. {"gad7": 12, "phq9": 8}
+    contraindications: List[dict] = field(default_factory=list)
+    reasons: List[dict] = field(default_factory=list)

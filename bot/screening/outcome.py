@@ -1,0 +1,104 @@
+"""The pre-screen outcome: a pure function of the validated answers and the rules in eligibility.yml.
+
+Order (first match wins): any absolute contraindication Yes -> not_eligible; any relative Yes, derived flag,
+"Not sure", crisis flag or PHQ-9 item 9 above 0 -> needs_review; any score at/above its cut-off or 2+
+antidepressants that did not help -> qualified; otherwise needs_review (the bot never rules anyone out on
+symptoms). Every finding is listed in `reasons` so staff see all of it, not only the deciding one.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Optional
+
+from bot.screening.content import ScreeningContent, content as default_content
+from bot.screening.medications import interacting_groups
+from bot.screening.model import ScreeningResult
+from bot.screening.scoring import risk_item_positive, instrument_scores
+from bot.screening.stored import valid_answers
+
+_ANSWER_WORDS = {"yes": "yes", "no": "no", "not_sure": "not_sure"}
+
+
+def _reason(content: ScreeningContent, reason_id: str, key: str, **values: object) -> Dict[str, str]:
+    template = str(content.eligibility.get("reason_texts", {}).get(key, key))
+    text = template
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", str(value))
+    return {"id": reason_id, "text": text}
+
+
+def contraindication_items(answers: Mapping[str, object], content: ScreeningContent) -> List[dict]:
+    """Every contraindication asked, plus the derived ones (age 65+, interacting medicines) once known."""
+    items: List[dict] = []
+    for rule in content.contraindications:
+        answer = answers.get(rule.id)
+        if answer in _ANSWER_WORDS:
+            items.append({"id": rule.id, "label": rule.label, "answer": _ANSWER_WORDS[answer],
+                          "class": rule.cls, "source": rule.source})
+    older = content.derived.get("older_adult")
+    age = answers.get("age")
+    if older and isinstance(age, int):
+        items.append({"id": older["id"], "label": older["label"],
+                      "answer": "yes" if age >= int(older["min_age"]) else "no",
+                      "class": older["class"], "source": " ".join(str(older["source"]).split())})
+    meds_rule = content.derived.get("interacting_medication")
+    meds = answers.get("tx_current_meds")
+    if meds_rule and isinstance(meds, str):
+        groups = interacting_groups(meds, content)
+        label = meds_rule["label"] + (f" ({', '.join(groups)})" if groups else "")
+        items.append({"id": meds_rule["id"], "label": label, "answer": "yes" if groups else "no",
+                      "class": meds_rule["class"], "source": " ".join(str(meds_rule["source"]).split())})
+    return items
+
+
+def decide_outcome(answers: Mapping[str, object], *, crisis_flag: bool = False,
+                   content: Optional[ScreeningContent] = None) -> ScreeningResult:
+    """Decide qualified / needs_review / not_eligible from the answers given so far."""
+    content = content or default_content()
+    answers = valid_answers(answers, content)
+    scores = instrument_scores(answers, content)
+    items = contraindication_items(answers, content)
+    derived_ids = {str(d.get("id")) for d in content.derived.values()}
+
+    absolute, review, symptoms = [], [], []
+    for item in items:
+        if item["answer"] == "yes" and item["class"] == "absolute":
+            absolute.append(_reason(content, f"absolute_{item['id']}", "absolute", label=item["label"]))
+        elif item["answer"] == "yes":
+            key = "derived" if item["id"] in derived_ids else "relative"
+            review.append(_reason(content, f"relative_{item['id']}", key, label=item["label"]))
+        elif item["answer"] == "not_sure":
+            review.append(_reason(content, f"not_sure_{item['id']}", "not_sure", label=item["label"]))
+    if crisis_flag:
+        review.append(_reason(content, "crisis_flag", "crisis_flag"))
+    if content.eligibility.get("phq9_risk_item_reviews", True) and risk_item_positive(answers, content):
+        review.append(_reason(content, "phq9_item9_positive", "phq9_item9_positive"))
+
+    for instrument in content.instruments:
+        score = scores.get(instrument.id)
+        if score is not None and score >= instrument.cutoff:
+            symptoms.append(_reason(content, f"{instrument.id}_at_or_above_cutoff", "score_at_or_above_cutoff",
+                                    name=instrument.name, score=score, cutoff=instrument.cutoff))
+    option = content.questions["tx_antidepressants"].option(str(answers.get("tx_antidepressants")))
+    minimum = int(content.eligibility.get("treatment_resistant_min_failed_antidepressants", 2))
+    if option is not None and option.score is not None and option.score >= minimum:
+        symptoms.append(_reason(content, "treatment_resistant_history", "treatment_resistant_history"))
+
+    if absolute:
+        outcome = "not_eligible"
+    elif review:
+        outcome = "needs_review"
+    elif symptoms:
+        outcome = "qualified"
+    else:
+        outcome = "needs_review"
+    reasons = absolute + review + symptoms
+    if not symptoms:
+        reasons.append(_reason(content, "below_cutoffs", "below_cutoffs"))
+    return ScreeningResult(outcome=outcome, scores=scores, contraindications=items, reasons=reasons)
+
+
+def outcome_message(outcome: str, content: Optional[ScreeningContent] = None) -> str:
+    """The kind, non-diagnostic sentence told to the visitor for an outcome."""
+    content = content or default_content()
+    messages = content.eligibility.get("outcome_messages", {})
+    return " ".join(str(messages.get(outcome, messages.get("needs_review", ""))).split())
