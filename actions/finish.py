@@ -35,7 +35,8 @@ class ActionFinishScreening(Action):
     ) -> List[Dict[Text, Any]]:
         screening = screening_state(tracker)
         if screening.announced or tracker.get_slot("lead_id"):
-            dispatcher.utter_message(text=services.message("already_done"))
+            done = tracker.get_slot("lead_id") or screening.status() in ("complete", "no_contact")
+            dispatcher.utter_message(text=services.message("already_done" if done else "ended"))
             return []
         events: List[Dict[Text, Any]] = [SlotSet("screening", replace(screening, announced=True).to_slot())]
         status = screening.status()

@@ -1,6 +1,7 @@
 """Interruptions that work at any question: clinic questions, a person, start over, stop."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -48,7 +49,8 @@ class ActionTalkToHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=services.message("talk_to_human"))
-        return [SlotSet("answer", None)]
+        # The form asks next whether they want a call back, then goes on where it was.
+        return [SlotSet("answer", None), SlotSet("screening", screening_state(tracker).callback_offered().to_slot())]
 
 
 class ActionStartOver(Action):
@@ -78,9 +80,8 @@ class ActionStop(Action):
     ) -> List[Dict[Text, Any]]:
         screening = screening_state(tracker)
         dispatcher.utter_message(text=services.message("stopped"))
-        stopped = screening.stopped()
         return [
-            SlotSet("screening", {**stopped.to_slot(), "announced": True}),
+            SlotSet("screening", replace(screening.stopped(), announced=True).to_slot()),
             SlotSet("answer", None),
             SlotSet("requested_slot", None),
             ActiveLoop(None),

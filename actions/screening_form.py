@@ -6,7 +6,7 @@ to the question that was asked (never from an entity), validated, recorded and c
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -15,26 +15,40 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.crisis import escalate
-from actions.state import crisis_state, latest_intent, latest_text, screening_state
-from bot.conversation import ScreeningState, current_step, is_answer_attempt
+from actions.state import channel, crisis_state, latest_intent, latest_text, screening_state
+from bot.conversation import CALLBACK_OFFER_ID, ScreeningState, current_step, is_answer_attempt
+from bot.handoff.events import callback_requested, stable_event_id
+from bot.screening.lead import contact_summary
 from bot.safety.episode import PHQ9_ITEM9_ASSESSMENT, PHQ9_ITEM9_CATEGORY, answer_followup, resume_text
 from bot.safety.responses import followup_reply
 from bot.screening.answers import parse_answer
 from bot.screening.flow import record_answer
 from bot.screening.model import Question
+from bot.screening.scoring import risk_item_positive
 
 FORM_SLOT = "answer"
-PHQ9_ITEM9_ID = "phq9_9"
-
-
-def option_score(question: Question, value: Any) -> Optional[int]:
-    option = question.option(str(value)) if question.options else None
-    return option.score if option else None
 
 
 def buttons_for(question: Question) -> List[Dict[str, str]]:
     # Buttons send their title as plain text, so clicking and typing are the same answer.
     return [{"title": option.title, "payload": option.title} for option in question.options]
+
+
+def send_callback_request(dispatcher: CollectingDispatcher, tracker: Tracker, screening: ScreeningState) -> ScreeningState:
+    """Store the call-back request for staff, then confirm it and go on with the screening."""
+    lead = {"concern": screening.answers.get("concern"), "contact": contact_summary(screening.answers)}
+    event = callback_requested(
+        conversation_id=tracker.sender_id,
+        channel=channel(tracker),
+        lead=lead,
+        event_id=stable_event_id(tracker.sender_id, "callback", screening.run),
+    )
+    if not services.publish(event):
+        dispatcher.utter_message(text=services.message("handoff_failed"))
+        return screening
+    first_name = str(screening.answers.get("contact_first_name") or "").strip()
+    dispatcher.utter_message(text=services.message("callback_sent", first_name=first_name))
+    return screening.callback_sent()
 
 
 class ValidateScreeningForm(FormValidationAction):
@@ -87,13 +101,16 @@ class ValidateScreeningForm(FormValidationAction):
                 screening = screening.stopped()
             return {FORM_SLOT: None, "crisis": crisis.to_slot(), "screening": screening.to_slot()}
 
-        screening = ScreeningState(
-            answers=record_answer(screening.answers, question, parsed),
-            run=screening.run,
-            ended=screening.ended,
-            announced=screening.announced,
-        )
-        if question.id == PHQ9_ITEM9_ID and (option_score(question, parsed.value) or 0) > 0:
+        if question.id == CALLBACK_OFFER_ID:
+            screening = screening.answer_callback_offer(parsed.value == "yes")
+            if parsed.value != "yes":
+                dispatcher.utter_message(text=services.message("callback_declined"))
+        else:
+            screening = screening.with_answers(record_answer(screening.answers, question, parsed))
+        if screening.callback_ready():
+            screening = send_callback_request(dispatcher, tracker, screening)
+        # A risk item (PHQ-9 item 9) answered above "Not at all" opens a crisis episode (data/clinic/instruments.yml).
+        if risk_item_positive({question.id: parsed.value}):
             crisis = escalate(
                 dispatcher,
                 tracker,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional
 
 from bot.safety.episode import CrisisState, followup_question
-from bot.screening.flow import next_step, screening_status
+from bot.screening.flow import next_step, question_by_id, screening_status
 from bot.screening.model import Question, Step
 
 # Intents the rules in data/rules/ handle when a reply is not an answer to the question asked.
@@ -37,6 +37,14 @@ FREE_TEXT_KINDS = frozenset({"text"})
 
 ENDED_STOPPED = "stopped"
 
+# "Talk to a person" offers a call back; a yes asks just enough to call (then the screening goes on, and
+# those answers are not asked again).
+CALLBACK_OFFER_ID = "callback_offer"
+CALLBACK_CONTACT_IDS = ("contact_first_name", "contact_phone")
+CALLBACK_OFFERED = "offered"
+CALLBACK_REQUESTED = "requested"
+CALLBACK_SENT = "sent"
+
 
 @dataclass(frozen=True)
 class ScreeningState:
@@ -46,6 +54,7 @@ class ScreeningState:
     run: int = 1
     ended: Optional[str] = None
     announced: bool = False
+    callback: Optional[str] = None
 
     @classmethod
     def from_slot(cls, value: Any) -> "ScreeningState":
@@ -57,13 +66,39 @@ class ScreeningState:
             run=int(value.get("run") or 1),
             ended=value.get("ended") if isinstance(value.get("ended"), str) else None,
             announced=bool(value.get("announced")),
+            callback=value.get("callback") if isinstance(value.get("callback"), str) else None,
         )
 
     def to_slot(self) -> dict:
-        return {"answers": dict(self.answers), "run": self.run, "ended": self.ended, "announced": self.announced}
+        return {
+            "answers": dict(self.answers),
+            "run": self.run,
+            "ended": self.ended,
+            "announced": self.announced,
+            "callback": self.callback,
+        }
 
     def restarted(self) -> "ScreeningState":
         return ScreeningState(answers={}, run=self.run + 1)
+
+    def with_answers(self, answers: Dict[str, Any]) -> "ScreeningState":
+        return replace(self, answers=answers)
+
+    def callback_offered(self) -> "ScreeningState":
+        """Offer a call back unless one is already on its way (or the visitor is a minor)."""
+        if self.callback in (CALLBACK_REQUESTED, CALLBACK_SENT) or self.status() == "minor":
+            return self
+        return replace(self, callback=CALLBACK_OFFERED)
+
+    def answer_callback_offer(self, wants_call: bool) -> "ScreeningState":
+        return replace(self, callback=CALLBACK_REQUESTED if wants_call else None)
+
+    def callback_ready(self) -> bool:
+        """A call back was asked for and everything needed to make it is known: time to send it."""
+        return self.callback == CALLBACK_REQUESTED and all(q in self.answers for q in CALLBACK_CONTACT_IDS)
+
+    def callback_sent(self) -> "ScreeningState":
+        return replace(self, callback=CALLBACK_SENT)
 
     def stopped(self) -> "ScreeningState":
         return replace(self, ended=ENDED_STOPPED)
@@ -77,6 +112,12 @@ def current_step(screening: ScreeningState, crisis: CrisisState) -> Optional[Ste
     crisis_question = followup_question(crisis)
     if crisis_question is not None:
         return Step(question=crisis_question, preface=())
+    if screening.callback == CALLBACK_OFFERED:
+        return Step(question=question_by_id(CALLBACK_OFFER_ID), preface=())
+    if screening.callback == CALLBACK_REQUESTED:
+        missing = [q for q in CALLBACK_CONTACT_IDS if q not in screening.answers]
+        if missing:
+            return Step(question=question_by_id(missing[0]), preface=())
     if screening.ended:
         return None
     return next_step(screening.answers, crisis_flag=crisis.flagged)

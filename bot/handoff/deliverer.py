@@ -16,12 +16,12 @@ from typing import Callable, Optional
 import aiohttp
 
 from bot.handoff.backoff import next_delay
+from bot.handoff.events import CRISIS_ALERT
 from bot.handoff.outbox import Outbox, OutboxItem
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
 
 USER_AGENT = "haven-prescreen/1"
 DEFAULT_BATCH_SIZE = 10
-LEASE_MARGIN_S = 5.0
 # After this many consecutive failures of the loop itself (e.g. database unreachable) stop growing the pause.
 MAX_LOOP_PAUSE_S = 30.0
 
@@ -39,7 +39,7 @@ def _utcnow() -> datetime:
 class Deliverer:
     def __init__(self, outbox: Outbox, url: str, secret: str, *, timeout_s: float, dead_after_s: float,
                  poll_interval_s: float = 0.5, batch_size: int = DEFAULT_BATCH_SIZE,
-                 backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0,
+                 backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, crisis_backoff_cap_s: float = 30.0,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         if not url:
             raise ValueError("a delivery URL is required")
@@ -56,9 +56,12 @@ class Deliverer:
         self.batch_size = batch_size
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
+        # Someone may be at risk: after an outage a crisis alert should wait seconds, not minutes.
+        self.crisis_backoff_cap_s = min(crisis_backoff_cap_s, backoff_cap_s)
         self._clock = clock
-        # A claim must outlive the whole batch, or a second deliverer could post the same event meanwhile.
-        self.lease_s = timeout_s * (batch_size + 1) + LEASE_MARGIN_S
+        # A claim must outlive the whole batch (each POST ends by timeout_s), or a second deliverer could post
+        # the same event meanwhile; two spare timeouts cover the database calls around the POSTs.
+        self.lease_s = timeout_s * (batch_size + 2)
         self._session: Optional[aiohttp.ClientSession] = None
         self._wake: Optional[asyncio.Event] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -158,7 +161,8 @@ class Deliverer:
         return delivered
 
     def _delay(self, item: OutboxItem) -> float:
-        return next_delay(item.attempts + 1, base=self.backoff_base_s, cap=self.backoff_cap_s)
+        cap = self.crisis_backoff_cap_s if item.type == CRISIS_ALERT else self.backoff_cap_s
+        return next_delay(item.attempts + 1, base=self.backoff_base_s, cap=cap)
 
     async def _deliver_one(self, session: aiohttp.ClientSession, item: OutboxItem) -> bool:
         """POST one event and record the outcome. Raises ReceiverUnreachable after recording a failure."""

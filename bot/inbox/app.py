@@ -60,6 +60,21 @@ STATE = web.AppKey("inbox_state", InboxState)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+@dataclass(frozen=True)
+class StaffRequest:
+    """The signed-in staff member's session and, for POSTs, the submitted form."""
+
+    session: StaffSession
+    form: Any = None
+
+    @property
+    def page_context(self) -> dict:
+        return {"user": self.session.username, "csrf_token": self.session.csrf_token}
+
+
+StaffHandler = Callable[[web.Request, StaffRequest], Awaitable[web.StreamResponse]]
+
+
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
     """Run blocking database work off the event loop; await the result too if it is a coroutine."""
     result = await asyncio.to_thread(fn, *args)
@@ -131,7 +146,7 @@ def _set_cookie(response: web.StreamResponse, settings: Any, name: str, value: s
     )
 
 
-def staff_only(handler: Handler) -> Handler:
+def staff_only(handler: StaffHandler) -> Handler:
     """Signed-out GETs go to /login (302), signed-out POSTs get 401; every POST needs the session's CSRF token."""
 
     @functools.wraps(handler)
@@ -141,21 +156,15 @@ def staff_only(handler: Handler) -> Handler:
             if request.method in ("GET", "HEAD"):
                 raise web.HTTPFound("/login")
             return _html(views.message_page("Signed out", "Please sign in again."), status=401)
-        request["session"] = session
+        form = None
         if request.method == "POST":
             form = await request.post()
-            request["form"] = form
             given = form.get("csrf_token")
             if not isinstance(given, str) or not auth.tokens_match(session.csrf_token, given):
                 return _html(views.message_page("Forbidden", "The form expired; reload the page."), status=403)
-        return await handler(request)
+        return await handler(request, StaffRequest(session, form))
 
     return wrapper
-
-
-def _page_context(request: web.Request) -> dict:
-    session: StaffSession = request["session"]
-    return {"user": session.username, "csrf_token": session.csrf_token}
 
 
 # --- sign-in -------------------------------------------------------------------------------------------------
@@ -217,7 +226,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 
 @staff_only
-async def logout(request: web.Request) -> web.StreamResponse:
+async def logout(request: web.Request, staff: StaffRequest) -> web.StreamResponse:
     state = _state(request)
     token = request.cookies.get(auth.SESSION_COOKIE, "")
     await _in_thread(state.store.delete_session, auth.session_token_hash(token, state.settings.inbox_session_secret))
@@ -233,28 +242,28 @@ async def _backlog(state: InboxState) -> views.OutboxBacklog:
     try:
         stats = await _in_thread(state.outbox.stats)
         dead = await _in_thread(state.outbox.list_dead, DEAD_EVENTS_SHOWN)
+        dead_rows = [row if isinstance(row, dict) else getattr(row, "__dict__", {}) for row in (dead or [])]
+        return views.OutboxBacklog(
+            available=True,
+            pending=stats.get("pending"),
+            dead=stats.get("dead"),
+            oldest_pending_age_s=stats.get("oldest_pending_age_s"),
+            dead_events=dead_rows,
+        )
     except Exception as exc:  # the list must still show leads when the outbox is unreadable
         logger.warning("outbox stats unavailable: %s", type(exc).__name__)
         return views.OutboxBacklog(available=False)
-    dead_rows = [row if isinstance(row, dict) else getattr(row, "__dict__", {}) for row in (dead or [])]
-    return views.OutboxBacklog(
-        available=True,
-        pending=stats.get("pending"),
-        dead=stats.get("dead"),
-        oldest_pending_age_s=stats.get("oldest_pending_age_s"),
-        dead_events=dead_rows,
-    )
 
 
 @staff_only
-async def index(request: web.Request) -> web.StreamResponse:
+async def index(request: web.Request, staff: StaffRequest) -> web.StreamResponse:
     state = _state(request)
     alerts = await _in_thread(state.store.list_events, ALERT_TYPES)
     leads = await _in_thread(state.store.list_events, LEAD_TYPES)
     backlog = await _backlog(state)
     open_alerts = [a for a in alerts if a.status == "open"]
     earlier_alerts = [a for a in alerts if a.status != "open"]
-    return _html(views.list_page(open_alerts, leads, earlier_alerts, backlog, **_page_context(request)))
+    return _html(views.list_page(open_alerts, leads, earlier_alerts, backlog, **staff.page_context))
 
 
 async def _event_of_kind(request: web.Request, types: tuple) -> Optional[StoredEvent]:
@@ -262,54 +271,54 @@ async def _event_of_kind(request: web.Request, types: tuple) -> Optional[StoredE
     return event if event is not None and event.type in types else None
 
 
-def _not_found(request: web.Request) -> web.Response:
-    return _html(views.message_page("Not found", "No such item.", **_page_context(request)), status=404)
+def _not_found(staff: StaffRequest) -> web.Response:
+    return _html(views.message_page("Not found", "No such item.", **staff.page_context), status=404)
 
 
 @staff_only
-async def lead_detail(request: web.Request) -> web.StreamResponse:
+async def lead_detail(request: web.Request, staff: StaffRequest) -> web.StreamResponse:
     event = await _event_of_kind(request, LEAD_TYPES)
     if event is None:
-        return _not_found(request)
+        return _not_found(staff)
     history = await _in_thread(_state(request).store.status_history, event.id)
-    return _html(views.lead_page(event, history, **_page_context(request)))
+    return _html(views.lead_page(event, history, **staff.page_context))
 
 
 @staff_only
-async def alert_detail(request: web.Request) -> web.StreamResponse:
+async def alert_detail(request: web.Request, staff: StaffRequest) -> web.StreamResponse:
     event = await _event_of_kind(request, ALERT_TYPES)
     if event is None:
-        return _not_found(request)
+        return _not_found(staff)
     history = await _in_thread(_state(request).store.status_history, event.id)
-    return _html(views.alert_page(event, history, **_page_context(request)))
+    return _html(views.alert_page(event, history, **staff.page_context))
 
 
-async def _change_status(request: web.Request, types: tuple) -> web.StreamResponse:
+async def _change_status(request: web.Request, staff: StaffRequest, types: tuple) -> web.StreamResponse:
     event = await _event_of_kind(request, types)
     if event is None:
-        return _not_found(request)
-    to_status = request["form"].get("status")
+        return _not_found(staff)
+    to_status = staff.form.get("status")
     if not isinstance(to_status, str) or to_status not in statuses_for(event.type):
-        return _html(views.message_page("Bad request", "Unknown status.", **_page_context(request)), status=400)
+        return _html(views.message_page("Bad request", "Unknown status.", **staff.page_context), status=400)
     try:
-        await _in_thread(_state(request).store.change_status, event.id, to_status, request["session"].username)
+        await _in_thread(_state(request).store.change_status, event.id, to_status, staff.session.username)
     except UnknownStatus:
-        return _html(views.message_page("Bad request", "Unknown status.", **_page_context(request)), status=400)
+        return _html(views.message_page("Bad request", "Unknown status.", **staff.page_context), status=400)
     return _redirect(views.event_path(event))
 
 
 @staff_only
-async def lead_status(request: web.Request) -> web.StreamResponse:
-    return await _change_status(request, LEAD_TYPES)
+async def lead_status(request: web.Request, staff: StaffRequest) -> web.StreamResponse:
+    return await _change_status(request, staff, LEAD_TYPES)
 
 
 @staff_only
-async def alert_status(request: web.Request) -> web.StreamResponse:
-    return await _change_status(request, ALERT_TYPES)
+async def alert_status(request: web.Request, staff: StaffRequest) -> web.StreamResponse:
+    return await _change_status(request, staff, ALERT_TYPES)
 
 
 @staff_only
-async def export_csv(request: web.Request) -> web.StreamResponse:
+async def export_csv(request: web.Request, staff: StaffRequest) -> web.StreamResponse:
     leads = await _in_thread(_state(request).store.list_events, LEAD_TYPES)
     return web.Response(
         text=leads_csv(leads),

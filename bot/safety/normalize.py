@@ -114,7 +114,10 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bslepin\b|\bslepping\b|\bsleepin\b", "sleeping"),
     (r"\bwak\b", "wake"),
     (r"\boverdoes\b|\bover dose\b|\bod\b", "overdose"),
-    (r"\boverdoesd\b|\bover dosed\b|\boverdosd\b|\boded\b|\bodd\b", "overdosed"),
+    (r"\boverdoesd\b|\bover dosed\b|\boverdosd\b|\boded\b", "overdosed"),
+    # "I OD'd" loses its apostrophe and becomes "i odd"; only rewrite it where "odd" cannot be the adjective
+    (r"\bi (just |think i |probably |accidentally )?odd\b", r"i \1overdosed"),
+    (r"\bodd (on|last|again|an hour|a few|yesterday|earlier|on purpose)\b", r"overdosed \1"),
     (r"\banymore\b|\bany more\b|\banymor\b|\benymore\b", "anymore"),
     (r"\bsomeone\b|\bsome one\b|\bsum1\b|\bsomebody\b", "someone"),
     (r"\beveryone\b|\bevery one\b|\beverybody\b|\bevery1\b", "everyone"),

@@ -26,6 +26,16 @@ _UNCERTAIN = (
     "not sure", "unsure", "idk", "no idea", "don't know", "dont know", "do not know", "dunno", "maybe",
     "not certain", "perhaps", "possibly",
 )
+# Paraphrases every Yes / No / Not sure option understands, on top of the synonyms in the data.
+_COMMON_SYNONYMS = {
+    "yes": ("y", "yes", "yeah", "yea", "yep", "yup", "sure", "of course", "ok", "okay", "correct",
+            "definitely", "absolutely", "certainly", "yes please", "i do", "i have", "i am"),
+    "no": ("n", "no", "nope", "nah", "no way", "not really", "never", "i don't", "i do not", "i haven't",
+           "i have not", "i'm not", "i am not", "no thanks", "no thank you", "not at all"),
+    "not_sure": ("not sure", "unsure", "idk", "i don't know", "i dont know", "i do not know", "don't know",
+                 "dont know", "dunno", "maybe", "no idea", "not certain", "i'm not sure", "im not sure",
+                 "perhaps", "possibly"),
+}
 _EMOJI_WORDS = {"\U0001f44d": "yes", "\u2705": "yes", "\U0001f44e": "no", "\u274c": "no"}
 _SKIP_WORDS = {
     "skip", "no", "none", "n/a", "na", "no email", "no thanks", "no thank you", "nope", "pass",
@@ -64,7 +74,7 @@ def normalise(text: str) -> str:
         text = text.replace(emoji, f" {word} ")
     text = text.replace("\u2019", "'").replace("\u2018", "'").casefold()
     text = " ".join(text.split())
-    return text.strip(" .,!?;:\"'()[]{}*_~-")
+    return text.strip(" .,!?;:\"'()[]{}*_~")
 
 
 def _has_control_chars(text: str) -> bool:
@@ -83,6 +93,7 @@ def _word_pattern(phrase: str) -> re.Pattern:
 def _option_keys(option: Option) -> List[str]:
     keys = [option.title.casefold(), option.value.replace("_", " ").casefold()]
     keys.extend(option.synonyms)
+    keys.extend(_COMMON_SYNONYMS.get(option.value, ()))
     return [normalise(k) for k in keys if normalise(k)]
 
 
@@ -117,7 +128,7 @@ def words_to_int(text: str) -> Optional[int]:
             current = max(current or 1, 1) * 100
         elif token == "a" and nxt == "hundred":
             current = current or 0
-        elif token == "and" and current is not None and (nxt in _UNITS or nxt in _TENS):
+        elif token == "and" and current and current % 100 == 0 and (nxt in _UNITS or nxt in _TENS):
             continue
         elif current is not None:
             runs.append(current)

@@ -71,6 +71,10 @@ def _options(raw: Any, where: str) -> Tuple[Option, ...]:
         raise ContentError(f"{where}: options must be a non-empty list")
     options = []
     for item in raw:
+        synonyms = item.get("synonyms") or () if isinstance(item, dict) else ()
+        if any(not isinstance(s, str) for s in synonyms):
+            # YAML 1.1 reads bare yes/no/on/off as booleans: they must be quoted in the file.
+            raise ContentError(f"{where}: every synonym must be a quoted string, got {list(synonyms)!r}")
         try:
             options.append(
                 Option(

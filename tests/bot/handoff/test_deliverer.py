@@ -178,3 +178,19 @@ def test_settings_are_checked():
         options.update(bad)
         with pytest.raises(ValueError):
             Deliverer(None, options["url"], options["secret"], timeout_s=options["timeout_s"], dead_after_s=1.0)
+
+
+@pytest.mark.asyncio
+async def test_crisis_alerts_retry_on_a_shorter_cap(sqlite_outbox, receiver):
+    receiver.status = 503
+    crisis, lead = make_crisis_event(1), make_lead_event(1)
+    sqlite_outbox.enqueue(crisis)
+    sqlite_outbox.enqueue(lead)
+    deliverer = make_deliverer(sqlite_outbox, receiver.url, backoff_base_s=1000.0, backoff_cap_s=1000.0,
+                               crisis_backoff_cap_s=0.3)
+    assert await deliverer.run_once() == 0
+    assert receiver.requests == 2
+    receiver.status = 200
+    await asyncio.sleep(0.35)
+    assert await deliverer.run_once() == 1  # the crisis alert is due again; the lead waits up to 1000 s
+    assert [got.key for got in receiver.received] == [crisis["id"]]

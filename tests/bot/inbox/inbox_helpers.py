@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import re
 import secrets
@@ -13,7 +12,6 @@ from typing import Any, AsyncIterator, Optional
 
 import pytest
 import sqlalchemy as sa
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handoff.signing import encode_event, sign
@@ -110,11 +108,18 @@ class FakeOutbox:
 
 
 @contextlib.asynccontextmanager
-async def running_inbox(settings: Any, outbox: Any = None, **kwargs: Any) -> AsyncIterator[TestClient]:
-    """A real aiohttp server on loopback and a client with its own cookie jar."""
-    app = create_app(settings, start_deliverer=kwargs.pop("start_deliverer", False))
-    app[STATE].outbox = outbox if outbox is not None else FakeOutbox()
-    server = TestServer(app, host="127.0.0.1", port=kwargs.pop("port", None))
+async def running_inbox(
+    settings: Any, outbox: Any = None, *, real_outbox: bool = False, start_deliverer: bool = False,
+    port: Optional[int] = None,
+) -> AsyncIterator[TestClient]:
+    """A real aiohttp server on loopback and a client with its own cookie jar.
+
+    By default the outbox is a FakeOutbox; with real_outbox the app builds bot.handoff's Outbox itself.
+    """
+    app = create_app(settings, start_deliverer=start_deliverer)
+    if not real_outbox:
+        app[STATE].outbox = outbox if outbox is not None else FakeOutbox()
+    server = TestServer(app, host="127.0.0.1", port=port)
     async with TestClient(server) as client:
         yield client
 
@@ -194,7 +199,3 @@ async def page_csrf(client: TestClient, path: str = "/") -> str:
 
 def api_headers(token: str = API_TOKEN) -> dict:
     return {"Authorization": f"Bearer {token}"}
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value)

@@ -7,7 +7,7 @@ from bot.inbox.auth import (
     session_token_hash,
     tokens_match,
 )
-from inbox_helpers import ADMIN_PASSWORD, ADMIN_USER, admin_hash
+from tests.bot.inbox.inbox_helpers import ADMIN_PASSWORD, ADMIN_USER, admin_hash
 
 
 def test_credentials_need_both_user_and_password() -> None:

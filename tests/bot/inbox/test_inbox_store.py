@@ -5,7 +5,7 @@ import time
 import pytest
 
 from bot.inbox.store import InboxStore, UnknownStatus
-from inbox_helpers import alert_event, lead_event
+from tests.bot.inbox.inbox_helpers import alert_event, lead_event
 
 
 @pytest.fixture

@@ -1,0 +1,117 @@
+"""The clinic's own facts and fixed texts (data/clinic/clinic_profile.yml): name, phone, hours, FAQ, messages.
+
+Texts may use {clinic_name}, {phone}, {address} and {hours}; they are filled in here. Other placeholders
+(such as {first_name} in messages.finished_with_lead) are left for the caller.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROFILE_PATH = PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"
+
+FAQ_TOPICS = (
+    "cost", "insurance", "location", "hours", "infusion_experience", "side_effects", "sessions", "safety",
+    "what_is_ketamine", "about_bot",
+)
+MESSAGE_KEYS = (
+    "declined", "minor", "finished_with_lead", "finished_no_contact", "talk_to_human", "stopped",
+    "start_over", "already_done", "reask_prefix", "faq_unknown",
+)
+
+
+class ClinicProfileError(ValueError):
+    """The clinic profile file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class ClinicProfile:
+    name: str
+    phone: str  # as shown to people: "(818) 555-0134"
+    phone_e164: str  # "+18185550134"
+    address: str
+    hours: str
+    website: str = ""
+    faq: Dict[str, str] = field(default_factory=dict)  # topic -> answer text
+    messages: Dict[str, str] = field(default_factory=dict)  # key -> text
+    resources: Dict[str, object] = field(default_factory=dict)  # "crisis": str, "minors": [str, ...]
+    sources: Dict[str, str] = field(default_factory=dict)  # topic -> where the medical claims come from
+
+    @property
+    def minor_resources(self) -> Tuple[str, ...]:
+        return tuple(self.resources.get("minors") or ())  # type: ignore[arg-type]
+
+
+def _flat(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _fill(text: object, values: Dict[str, str]) -> str:
+    filled = _flat(text)
+    for key, value in values.items():
+        filled = filled.replace("{" + key + "}", value)
+    return filled
+
+
+def _profile_path(path: Optional[Path]) -> Path:
+    if path is not None:
+        return Path(path)
+    # Same variable and default as bot.settings (CLINIC_PROFILE), read without settings' side effects.
+    configured = os.environ.get("CLINIC_PROFILE", "").strip()
+    return Path(configured) if configured else DEFAULT_PROFILE_PATH
+
+
+def _load(path: Path) -> ClinicProfile:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ClinicProfileError(f"cannot read clinic profile {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ClinicProfileError(f"clinic profile {path} must be a YAML mapping")
+    missing = [key for key in ("name", "phone", "phone_e164", "address", "hours") if not data.get(key)]
+    if missing:
+        raise ClinicProfileError(f"clinic profile {path} is missing: {', '.join(missing)}")
+    values = {key: _flat(data[key]) for key in ("phone", "address", "hours")}
+    values["clinic_name"] = _flat(data["name"])
+    faq = {str(k): _fill(v, values) for k, v in (data.get("faq") or {}).items()}
+    messages = {str(k): _fill(v, values) for k, v in (data.get("messages") or {}).items()}
+    absent = [t for t in FAQ_TOPICS if t not in faq] + [m for m in MESSAGE_KEYS if m not in messages]
+    if absent:
+        raise ClinicProfileError(f"clinic profile {path} lacks texts for: {', '.join(absent)}")
+    resources = dict(data.get("resources") or {})
+    return ClinicProfile(
+        name=values["clinic_name"],
+        phone=values["phone"],
+        phone_e164=_flat(data["phone_e164"]),
+        address=values["address"],
+        hours=values["hours"],
+        website=_flat(data.get("website", "")),
+        faq=faq,
+        messages=messages,
+        resources=resources,
+        sources={str(k): _flat(v) for k, v in (data.get("sources") or {}).items()},
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(path: str) -> ClinicProfile:
+    return _load(Path(path))
+
+
+def load_clinic_profile(path: Optional[Path] = None) -> ClinicProfile:
+    """The clinic profile at `path` (default: CLINIC_PROFILE or data/clinic/clinic_profile.yml), cached."""
+    return _cached(str(_profile_path(path).resolve()))
+
+
+def faq_answer(topic: str, profile: Optional[ClinicProfile] = None) -> str:
+    """The clinic's answer for an FAQ topic; an unknown topic gets a kind "call us" text, never an error."""
+    profile = profile or load_clinic_profile()
+    key = topic.strip().lower() if isinstance(topic, str) else ""
+    return profile.faq.get(key) or profile.messages["faq_unknown"]

@@ -1,0 +1,117 @@
+"""The data-driven validator and ask action, with rasa-sdk trackers (no model needed)."""
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions import services
+from actions.screening_form import ActionAskAnswer, ValidateScreeningForm
+from bot.conversation import ScreeningState
+from bot.safety.episode import CrisisState
+from tests.actions.conftest import make_tracker
+
+
+def slot_events(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def pending_events():
+    return services.outbox().stats()["pending"]
+
+
+async def run_form(text, dispatcher, domain, **kwargs):
+    tracker = make_tracker(text, **kwargs)
+    return slot_events(await ValidateScreeningForm().run(dispatcher, tracker, domain))
+
+
+@pytest.mark.asyncio
+async def test_first_question_is_consent_with_its_preface_once(dispatcher, domain):
+    tracker = make_tracker("hi", requested_slot=None)
+    events = await ActionAskAnswer().run(dispatcher, tracker, domain)
+    texts = [m["text"] for m in dispatcher.messages]
+    assert any("988" in t for t in texts[:-1])
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["Yes", "No"]
+    assert events == [SlotSet("last_asked", "consent")]
+    dispatcher.messages.clear()
+    tracker = make_tracker("hi", slots={"last_asked": "consent"})
+    await ActionAskAnswer().run(dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 1  # a re-ask has no preface
+
+
+@pytest.mark.asyncio
+async def test_a_valid_answer_is_recorded_and_the_slot_cleared(dispatcher, domain):
+    slots = await run_form("Yes", dispatcher, domain, intent="affirm")
+    assert slots["answer"] is None
+    assert ScreeningState.from_slot(slots["screening"]).answers["consent"] == "yes"
+
+
+@pytest.mark.asyncio
+async def test_an_unusable_reply_reasks_with_guidance(dispatcher, domain):
+    slots = await run_form("purple", dispatcher, domain)
+    assert slots == {"answer": None}
+    assert dispatcher.messages and "Yes" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("payload", ["/affirm", '/affirm{"consent": true}', '/inform{"answer": "Yes"}'])
+async def test_typed_intent_payloads_do_not_answer(dispatcher, domain, payload):
+    slots = await run_form(payload, dispatcher, domain, intent="affirm", confidence=1.0)
+    assert "screening" not in slots
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("intent", ["ask_cost", "stop", "talk_to_human", "crisis"])
+async def test_interruptions_are_left_to_the_rules(dispatcher, domain, intent):
+    slots = await run_form("how much is it", dispatcher, domain, intent=intent)
+    assert "answer" not in slots and "screening" not in slots
+
+
+@pytest.mark.asyncio
+async def test_a_valid_answer_wins_over_a_misread_intent(dispatcher, domain):
+    slots = await run_form("No", dispatcher, domain, intent="stop", confidence=0.7)
+    assert ScreeningState.from_slot(slots["screening"]).answers["consent"] == "no"
+
+
+@pytest.mark.asyncio
+async def test_nothing_is_extracted_from_the_message_that_starts_the_form(dispatcher, domain):
+    slots = await run_form("Yes", dispatcher, domain, requested_slot=None, active_loop=None)
+    assert "screening" not in slots
+
+
+@pytest.mark.asyncio
+async def test_phq9_item9_above_not_at_all_escalates_and_alerts_once(dispatcher, domain):
+    answers = {"consent": "yes", "concern": "depression", "age": 40}
+    answers.update({f"gad7_{i}": "not_at_all" for i in range(1, 8)})
+    answers.update({f"phq9_{i}": "several_days" for i in range(1, 9)})
+    screening = ScreeningState(answers=answers).to_slot()
+    slots = await run_form("Several days", dispatcher, domain, slots={"screening": screening})
+    crisis = CrisisState.from_slot(slots["crisis"])
+    assert crisis.flagged and crisis.open
+    assert "phq9_item9" in crisis.categories
+    assert any("988" in m["text"] for m in dispatcher.messages)
+    assert pending_events() == 1
+    # The next question is the safety check, not PHQ-9 or anything after it.
+    dispatcher.messages.clear()
+    tracker = make_tracker("", slots={"screening": slots["screening"], "crisis": slots["crisis"]})
+    await ActionAskAnswer().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[-1]["text"] == "Are you safe right now?"
+
+
+@pytest.mark.asyncio
+async def test_crisis_followup_resumes_only_when_the_visitor_wants_to(dispatcher, domain):
+    open_state = CrisisState(flagged=True, open=True, stage="ask_safe", categories=("suicidal_thoughts",),
+                             severity="high", episodes=1).to_slot()
+    slots = await run_form("yes", dispatcher, domain, slots={"crisis": open_state})
+    crisis = CrisisState.from_slot(slots["crisis"])
+    assert crisis.open and crisis.stage == "ask_continue"
+    slots = await run_form("Stop for now", dispatcher, domain, slots={"crisis": slots["crisis"]})
+    assert not CrisisState.from_slot(slots["crisis"]).open
+    assert ScreeningState.from_slot(slots["screening"]).ended == "stopped"
+
+
+@pytest.mark.asyncio
+async def test_form_requires_nothing_once_the_screening_ended(dispatcher, domain):
+    ended = ScreeningState(answers={"consent": "no"}).to_slot()
+    tracker = make_tracker("hello", slots={"screening": ended})
+    required = await ValidateScreeningForm().required_slots(["answer"], dispatcher, tracker, domain)
+    assert required == []

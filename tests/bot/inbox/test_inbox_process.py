@@ -1,0 +1,131 @@
+"""`python -m bot.inbox` as a real process: generated admin password, sign-in, graceful SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import aiohttp
+import pytest
+
+from tests.bot.inbox.inbox_helpers import CSRF_FIELD, HANDOFF_SECRET, free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PASSWORD_LINE = re.compile(r"username=(\S+) password=(\S+)")
+
+
+def _start(env: dict) -> tuple[subprocess.Popen, "queue.Queue[str]"]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.inbox"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: "queue.Queue[str]" = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    return process, lines
+
+
+def _wait_for_password(lines: "queue.Queue[str]", timeout_s: float) -> Optional[re.Match]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            match = PASSWORD_LINE.search(lines.get(timeout=0.2))
+        except queue.Empty:
+            continue
+        if match:
+            return match
+    return None
+
+
+async def _wait_until_serving(base: str, process: subprocess.Popen, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read()
+            try:
+                async with session.get(base + "/health") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the inbox did not start")
+
+
+def _stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+
+
+@pytest.mark.asyncio
+async def test_module_generates_password_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'haven.db'}",
+        "INBOX_PORT": str(port),
+        "HOST": "127.0.0.1",
+        "INBOX_ADMIN_USER": "frontdesk",
+        "INBOX_ADMIN_PASSWORD_HASH": "",  # empty wins over any .env: forces the generated password
+        "INBOX_API_TOKEN": "",
+        "HANDOFF_SECRET": HANDOFF_SECRET,
+        "HANDOFF_URL": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    process, lines = _start(env)
+    try:
+        match = _wait_for_password(lines, 20)
+        assert match is not None, "no generated password was printed"
+        username, password = match.group(1), match.group(2)
+        assert username == "frontdesk"
+        base = f"http://127.0.0.1:{port}"
+        await _wait_until_serving(base, process)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            async with session.get(base + "/login?probe=QUERYMARKER") as response:
+                token = CSRF_FIELD.search(await response.text()).group(1)
+            form = {"csrf_token": token, "username": username, "password": password}
+            async with session.post(base + "/login", data=form, allow_redirects=False) as response:
+                assert response.status == 303
+            async with session.get(base + "/", allow_redirects=False) as response:
+                assert response.status == 200 and "Signed in as frontdesk" in await response.text()
+        assert _stop(process) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = process.stderr.read()
+    assert password not in stderr  # printed once to stdout, never logged
+    assert "GET /login 200" in stderr and "QUERYMARKER" not in stderr  # access log without query strings
+    hash_file = tmp_path / "data" / "inbox_admin.hash"
+    assert hash_file.exists() and password not in hash_file.read_text()
+
+    # A second start reuses the stored hash and prints no new password.
+    process, lines = _start(env)
+    try:
+        await _wait_until_serving(f"http://127.0.0.1:{port}", process)
+        assert _stop(process) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    remaining = []
+    while not lines.empty():
+        remaining.append(lines.get())
+    assert not any("password=" in line for line in remaining)

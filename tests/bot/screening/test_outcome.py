@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.screening.content import content
+from bot.screening.outcome import decide_outcome
+
+GAD = [f"gad7_{i}" for i in range(1, 8)]
+PHQ = [f"phq9_{i}" for i in range(1, 10)]
+CI = [rule.id for rule in content().contraindications]
+
+
+def base(**overrides):
+    """Complete depression-path answers: all symptoms 0, no contraindications, 1 failed antidepressant."""
+    answers = {"consent": "yes", "concern": "depression", "age": 40, "tx_antidepressants": "1",
+               "tx_therapy": "yes", "tx_current_meds": "none"}
+    answers.update({qid: "not_at_all" for qid in GAD + PHQ})
+    answers.update({qid: "no" for qid in CI})
+    answers.update(overrides)
+    return answers
+
+
+def with_score(prefix, count, total):
+    """Item answers for an instrument adding up to `total` (items scored 0-3)."""
+    values = {}
+    for i in range(1, count + 1):
+        item = min(3, total)
+        total -= item
+        values[f"{prefix}_{i}"] = ["not_at_all", "several_days", "more_than_half", "nearly_every_day"][item]
+    return values
+
+
+def ids(result):
+    return [r["id"] for r in result.reasons]
+
+
+def test_below_cutoffs_goes_to_review_never_ruled_out():
+    result = decide_outcome(base())
+    assert result.outcome == "needs_review"
+    assert ids(result) == ["below_cutoffs"]
+    assert result.scores == {"gad7": 0, "phq9": 0}
+
+
+@pytest.mark.parametrize("prefix,count", [("gad7", 7), ("phq9", 8)])
+def test_score_boundary_at_cutoff_10(prefix, count):
+    # PHQ-9 item 9 is left at 0 so the risk rule does not interfere.
+    assert decide_outcome(base(**with_score(prefix, count, 9))).outcome == "needs_review"
+    result = decide_outcome(base(**with_score(prefix, count, 10)))
+    assert result.outcome == "qualified"
+    assert f"{prefix}_at_or_above_cutoff" in ids(result)
+    assert result.scores[prefix] == 10
+
+
+def test_pcptsd5_boundary_at_3():
+    two = {"concern": "ptsd", "pcptsd5_trauma": "yes", "pcptsd5_1": "yes", "pcptsd5_2": "yes",
+           "pcptsd5_3": "no", "pcptsd5_4": "no", "pcptsd5_5": "no"}
+    assert decide_outcome(base(**two)).outcome == "needs_review"
+    three = dict(two, pcptsd5_3="yes")
+    result = decide_outcome(base(**three))
+    assert result.outcome == "qualified" and result.scores["pcptsd5"] == 3
+
+
+def test_oci4_boundary_at_7():
+    six = {"concern": "ocd", "oci4_1": "extremely", "oci4_2": "moderately", "oci4_3": "not_at_all",
+           "oci4_4": "not_at_all"}
+    assert decide_outcome(base(**six)).scores["oci4"] == 6
+    assert decide_outcome(base(**six)).outcome == "needs_review"
+    seven = dict(six, oci4_3="a_little")
+    assert decide_outcome(base(**seven)).outcome == "qualified"
+
+
+def test_treatment_resistant_history_qualifies():
+    result = decide_outcome(base(tx_antidepressants="2_or_more"))
+    assert result.outcome == "qualified"
+    assert "treatment_resistant_history" in ids(result)
+    assert decide_outcome(base(tx_antidepressants="not_sure")).outcome == "needs_review"
+
+
+@pytest.mark.parametrize("rule", content().contraindications, ids=lambda r: r.id)
+def test_each_contraindication_yes(rule):
+    result = decide_outcome(base(tx_antidepressants="2_or_more", **{rule.id: "yes"}))
+    expected = "not_eligible" if rule.cls == "absolute" else "needs_review"
+    assert result.outcome == expected
+    assert f"{rule.cls}_{rule.id}" in ids(result)
+
+
+@pytest.mark.parametrize("rule_id", CI)
+def test_each_contraindication_not_sure_needs_review(rule_id):
+    result = decide_outcome(base(tx_antidepressants="2_or_more", **{rule_id: "not_sure"}))
+    assert result.outcome == "needs_review"
+    assert f"not_sure_{rule_id}" in ids(result)
+
+
+def test_label_derived_split():
+    classes = {rule.id: rule.cls for rule in content().contraindications}
+    assert {k for k, v in classes.items() if v == "absolute"} == {
+        "ci_pregnancy", "ci_psychosis", "ci_hypertension", "ci_heart", "ci_ketamine_reaction"}
+    assert all(rule.source for rule in content().contraindications)
+
+
+def test_absolute_beats_everything():
+    answers = base(tx_antidepressants="2_or_more", ci_pregnancy="yes", ci_liver="yes", ci_thyroid="not_sure")
+    result = decide_outcome(answers, crisis_flag=True)
+    assert result.outcome == "not_eligible"
+    assert ids(result)[:1] == ["absolute_ci_pregnancy"]
+    assert {"relative_ci_liver", "not_sure_ci_thyroid", "crisis_flag"} <= set(ids(result))
+
+
+def test_crisis_flag_needs_review_even_when_scores_qualify():
+    answers = base(tx_antidepressants="2_or_more")
+    assert decide_outcome(answers).outcome == "qualified"
+    result = decide_outcome(answers, crisis_flag=True)
+    assert result.outcome == "needs_review" and "crisis_flag" in ids(result)
+
+
+def test_phq9_item9_positive_needs_review():
+    result = decide_outcome(base(tx_antidepressants="2_or_more", phq9_9="several_days"))
+    assert result.outcome == "needs_review"
+    assert "phq9_item9_positive" in ids(result)
+
+
+@pytest.mark.parametrize("age,expected", [(64, "qualified"), (65, "needs_review"), (80, "needs_review")])
+def test_age_65_is_relative(age, expected):
+    result = decide_outcome(base(tx_antidepressants="2_or_more", age=age))
+    assert result.outcome == expected
+    older = next(c for c in result.contraindications if c["id"] == "age_65_or_over")
+    assert older["answer"] == ("yes" if age >= 65 else "no") and older["class"] == "relative"
+
+
+@pytest.mark.parametrize("meds,group", [
+    ("Xanax 0.5mg as needed", "benzodiazepine"), ("adderall", "stimulant"), ("Lamictal 100", "lamotrigine"),
+    ("phenelzine", "MAOI"), ("oxycodone after surgery", "opioid"),
+])
+def test_interacting_medication_needs_review(meds, group):
+    result = decide_outcome(base(tx_antidepressants="2_or_more", tx_current_meds=meds))
+    assert result.outcome == "needs_review"
+    item = next(c for c in result.contraindications if c["id"] == "interacting_medication")
+    assert item["answer"] == "yes" and group in item["label"]
+
+
+@pytest.mark.parametrize("meds", ["none", "sertraline 50mg", "vitamin D", "Ativanish"])
+def test_other_medication_no_flag(meds):
+    assert decide_outcome(base(tx_antidepressants="2_or_more", tx_current_meds=meds)).outcome == "qualified"
+
+
+def test_contraindication_entries_have_the_documented_shape():
+    result = decide_outcome(base(ci_liver="not_sure"))
+    for item in result.contraindications:
+        assert set(item) == {"id", "label", "answer", "class", "source"}
+        assert item["answer"] in ("yes", "no", "not_sure") and item["class"] in ("absolute", "relative")
+    assert len(result.contraindications) == len(CI) + 2  # every item asked + age + medicines
+    assert all(set(r) == {"id", "text"} and r["text"] for r in result.reasons)
+
+
+def test_forged_values_are_ignored():
+    # A slot edited to hold booleans or unknown ids cannot change the outcome.
+    forged = base(tx_antidepressants="2_or_more", ci_pregnancy=True, gad7_1=3, made_up="yes")
+    result = decide_outcome(forged)
+    assert result.outcome == "qualified"
+    assert "gad7" not in result.scores

@@ -1,0 +1,179 @@
+"""One real stack for all end-to-end tests: `python -m bot.launcher` (action server, Rasa, inbox +
+deliverer) on free loopback ports, with a loopback HTTP receiver standing in for the clinic's backend."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from aiohttp import web
+
+from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-handoff-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Received:
+    body: bytes
+    headers: Dict[str, str]
+    signature_ok: bool
+
+    @property
+    def event(self) -> Dict[str, Any]:
+        return json.loads(self.body)
+
+
+class Receiver:
+    """The clinic's scheduling backend: records every POST and checks its signature like a real one."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.port = free_port()
+        self.received: List[Received] = []
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._runner: Optional[web.AppRunner] = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        ok = verify(body, request.headers.get(SIGNATURE_HEADER), self.secret)
+        with self._lock:
+            self.received.append(Received(body, dict(request.headers), ok))
+        return web.json_response({"ok": ok}, status=200 if ok else 401)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/events", self._handle)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+        self._loop.run_forever()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/events"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._runner:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def events(self, conversation_id: str, event_type: Optional[str] = None) -> List[Received]:
+        with self._lock:
+            items = list(self.received)
+        return [
+            r for r in items
+            if r.event.get("conversation_id") == conversation_id and (event_type is None or r.event.get("type") == event_type)
+        ]
+
+    def wait_for(self, conversation_id: str, event_type: str, timeout_s: float = 20.0) -> List[Received]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = self.events(conversation_id, event_type)
+            if found:
+                return found
+            time.sleep(0.2)
+        return []
+
+
+@dataclass
+class Stack:
+    rasa_port: int
+    action_port: int
+    inbox_port: int
+    data_dir: Path
+    receiver: Receiver
+    log_path: Path
+    process: Optional[subprocess.Popen] = None
+    env: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def start(self, timeout_s: float = 300.0) -> None:
+        self.env = {
+            **os.environ,
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(self.action_port),
+            "INBOX_PORT": str(self.inbox_port),
+            "DATA_DIR": str(self.data_dir),
+            "HANDOFF_URL": self.receiver.url,
+            "HANDOFF_SECRET": SECRET,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "bot.launcher"],
+            cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        urls = [
+            f"http://127.0.0.1:{self.rasa_port}/",
+            f"http://127.0.0.1:{self.action_port}/health",
+            f"http://127.0.0.1:{self.inbox_port}/health",
+        ]
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"stack exited early; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
+            if all(http_status(u) == 200 for u in urls):
+                return
+            time.sleep(1.0)
+        self.stop()
+        raise RuntimeError(f"stack not ready in {timeout_s}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def post(self, body: bytes, content_type: str = "application/json") -> tuple:
+        request = urllib.request.Request(self.rest_url, data=body, headers={"Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
+        status, messages = self.post(json.dumps({"sender": sender, "message": text}).encode())
+        assert status == 200, (status, messages)
+        return messages
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, OSError):
+        return 0

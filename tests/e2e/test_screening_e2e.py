@@ -1,0 +1,175 @@
+"""End to end over the REST channel: whole screenings, clicked and typed, and the signed leads they send."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+from tests.e2e.stack import SECRET
+from tests.e2e.visitor import Visitor, asked, buttons
+
+# Clicking: every answer is a button's title (what the widget sends as payload).
+QUALIFIED_CLICKER = {
+    "consent": "Yes",
+    "concern": "Anxiety",
+    "age": "34",
+    "gad7": "Nearly every day",
+    "phq9": "More than half the days",
+    "phq9_9": "Not at all",
+    "tx": "No",
+    "tx_antidepressants": "2 or more",
+    "tx_current_meds": "sertraline 100 mg",
+    "ci": "No",
+    "contact_first_name": "Maria",
+    "contact_phone": "(818) 555-0134",
+    "contact_email": "maria@example.com",
+    "contact_method": "Text",
+    "contact_best_time": "Morning",
+    "contact_consent": "Yes",
+}
+
+# Typing: numbers, paraphrases and free-form replies instead of buttons; pregnant, so not eligible.
+NOT_ELIGIBLE_TYPIST = {
+    "consent": "yep",
+    "concern": "trauma",
+    "age": "I'm 29",
+    "gad7": "3",
+    "phq9": "often",
+    "phq9_9": "never",
+    "pcptsd5": "yes",
+    "tx": "nope",
+    "tx_antidepressants": "1",
+    "tx_current_meds": "none",
+    "ci": "no",
+    "ci_pregnancy": "yes",
+    "contact_optin": "yes please",
+    "contact_first_name": "Dana",
+    "contact_phone": "818.555.0199",
+    "contact_email": "skip",
+    "contact_method": "call",
+    "contact_best_time": "evening",
+    "contact_consent": "yes",
+}
+
+
+def test_qualified_adult_clicking_gets_a_signed_lead(stack):
+    visitor = Visitor(stack.say, QUALIFIED_CLICKER)
+    first = visitor.send("hi")
+    texts = " ".join(m.get("text") or "" for m in first)
+    assert "988" in texts and "911" in texts, texts
+    assert asked(first) == "consent"
+    assert [b["payload"] for b in buttons(first)] == ["Yes", "No"]
+    visitor.run(first="Yes")
+    received = stack.receiver.wait_for(visitor.sender, "lead.created")
+    assert len(received) == 1, visitor.transcript[-3:]
+    lead_event = received[0]
+    assert lead_event.signature_ok
+    assert lead_event.headers[SIGNATURE_HEADER] == sign(lead_event.body, SECRET)
+    assert lead_event.headers[IDEMPOTENCY_HEADER] == lead_event.event["id"]
+    event = lead_event.event
+    assert event["channel"] == "rest"
+    lead = event["lead"]
+    assert lead["outcome"] == "qualified"
+    assert lead["contact"]["phone"] == "+18185550134"
+    assert lead["contact"]["first_name"] == "Maria"
+    assert lead["scores"]["gad7"] == 21
+    assert lead["crisis"]["flagged"] is False
+
+
+def test_not_eligible_adult_typing_gets_a_not_eligible_lead_with_consent(stack):
+    visitor = Visitor(stack.say, NOT_ELIGIBLE_TYPIST)
+    visitor.run()
+    received = stack.receiver.wait_for(visitor.sender, "lead.created")
+    assert len(received) == 1, visitor.transcript[-3:]
+    assert received[0].signature_ok
+    lead = received[0].event["lead"]
+    assert lead["outcome"] == "not_eligible"
+    assert lead["concern"] == "ptsd"
+    assert lead["contact"]["phone"] == "+18185550199"
+    assert "pcptsd5" in lead["scores"]
+    pregnancy = [c for c in lead["contraindications"] if c["id"] == "ci_pregnancy"]
+    assert pregnancy and pregnancy[0]["answer"] == "yes"
+
+
+def test_minor_is_told_kindly_and_no_lead_is_sent(stack):
+    visitor = Visitor(stack.say, {"consent": "Yes", "concern": "OCD", "age": "16"})
+    last = visitor.run()
+    assert asked(last) is None
+    assert any("adult" in (m.get("text") or "").lower() for m in last), last
+    after = visitor.send("hello?")
+    assert asked(after) is None
+    time.sleep(2.0)
+    assert stack.receiver.events(visitor.sender) == []
+
+
+def test_declining_consent_ends_politely_without_health_questions(stack):
+    visitor = Visitor(stack.say, {"consent": "No"})
+    last = visitor.run()
+    assert asked(last) is None
+    assert stack.receiver.events(visitor.sender) == []
+
+
+def test_clinic_question_mid_screening_is_answered_then_the_same_question_asked_again(stack):
+    visitor = Visitor(stack.say, {})
+    visitor.send("hi")
+    messages = visitor.send("Yes")
+    assert asked(messages) == "concern"
+    messages = visitor.send("how much does it cost?")
+    assert asked(messages) == "concern"
+    assert "$" in " ".join(m.get("text") or "" for m in messages)
+
+
+def test_unusable_reply_reasks_with_guidance(stack):
+    visitor = Visitor(stack.say, {})
+    visitor.send("hi")
+    visitor.send("Yes")
+    visitor.send("Depression")
+    messages = visitor.send("banana")
+    assert asked(messages) == "age"
+    assert len(messages) >= 2  # guidance, then the question again
+
+
+@pytest.mark.parametrize("payload", ['/affirm', '/inform{"age": 30}', '/affirm{"consent": true}', '/stop'])
+def test_typed_intent_payloads_never_answer_or_skip_a_question(stack, payload):
+    visitor = Visitor(stack.say, {})
+    visitor.send("hi")
+    visitor.send("Yes")
+    visitor.send("Anxiety")
+    messages = visitor.send(payload)
+    # Either re-asked (not an answer) or, for "/stop", stopped: never the next question.
+    if payload == "/stop":
+        assert asked(messages) is None
+    else:
+        assert asked(messages) == "age", messages
+
+
+def test_start_over_goes_back_to_consent(stack):
+    visitor = Visitor(stack.say, {})
+    visitor.send("hi")
+    visitor.send("Yes")
+    messages = visitor.send("start over")
+    assert asked(messages) == "consent"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"[]",
+        b"not json",
+        b'{"message": "hi"}',
+        b'{"sender": 5, "message": "hi"}',
+        b'{"sender": "", "message": "hi"}',
+        b'{"sender": "default", "message": "hi"}',
+        b'{"sender": "abc"}',
+        b'{"sender": "abc", "message": 42}',
+        b'{"sender": "abc", "message": "   "}',
+        json.dumps({"sender": "abc", "message": "x" * 5000}).encode(),
+    ],
+)
+def test_malformed_rest_requests_get_a_4xx_json_error(stack, body):
+    status, payload = stack.post(body)
+    assert 400 <= status < 500, (status, payload)
+    assert isinstance(payload, dict) and payload.get("error")
