@@ -6,7 +6,7 @@ VENV          := .venv
 SERVICES_VENV := .venv-services
 PY            := $(VENV)/bin/python
 SPY           := $(SERVICES_VENV)/bin/python
-RASA          := RASA_TELEMETRY_ENABLED=false ACTION_PORT=$${ACTION_PORT:-5055} $(VENV)/bin/rasa
+RASA          := RASA_TELEMETRY_ENABLED=false $(VENV)/bin/rasa
 MODEL         := models/current.tar.gz
 TRAINING_DATA := data/nlu data/rules data/stories
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories rasa_ext -name '*.yml' -o -name '*.py' 2>/dev/null)

@@ -48,13 +48,20 @@ def child_environment(settings: Settings) -> Dict[str, str]:
     return env
 
 
+def write_endpoints(settings: Settings) -> Path:
+    """Rasa reads the action server's URL from a file; generate it from ACTION_PORT."""
+    path = settings.data_dir / "endpoints.yml"
+    path.write_text(f'action_endpoint:\n  url: "{settings.action_endpoint}"\n')
+    return path
+
+
 def plan(settings: Settings, model: Path) -> List[Child]:
     rasa_argv = [
         str(RASA_VENV / "bin" / "rasa"), "run",
         "--model", str(model),
         "--interface", settings.host,
         "--port", str(settings.rasa_port),
-        "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
+        "--endpoints", str(write_endpoints(settings)),
         "--credentials", str(PROJECT_ROOT / "credentials.yml"),
     ]
     if settings.rasa_auth_token:

@@ -30,13 +30,23 @@ class InboundMessage:
     metadata: Dict[str, Any] = field(default_factory=dict)
 
 
-def neutralise_payload(text: str) -> str:
-    """Strip leading slashes so Rasa never reads visitor text as `/intent{json}` at confidence 1.0.
+# Rasa's built-in intents whose default rules act on the tracker itself (undo the last turn, wipe it, start
+# a new session). Typed as `/back` they would bypass the screening, so they reach Rasa as plain words.
+_BUILT_IN_CONTROL_PAYLOAD = re.compile(r"^/+\s*(back|restart|session_start)\b", re.IGNORECASE)
 
-    Rasa's RegexMessageHandler has no switch (RasaHQ/rasa#5075); our buttons send their title as plain text,
-    so no legitimate message starts with '/'.
+
+def neutralise_payload(text: str) -> str:
+    """Defuse typed payloads that would act on the conversation itself.
+
+    Rasa reads any text starting with `/` as `/intent{json}` at confidence 1.0 with no switch to turn it off
+    (RasaHQ/rasa#5075). Other payloads are left as typed: no slot is filled from an entity, and the screening
+    never accepts a reply starting with `/` as an answer (bot.screening.answers), so `/inform{"age": 30}`
+    is re-asked and `/stop` simply stops. Our buttons send their title as plain text, not payloads.
     """
-    return text.lstrip().lstrip("/").lstrip()
+    match = _BUILT_IN_CONTROL_PAYLOAD.match(text)
+    if match:
+        return text[match.start(1):].replace("_", " ", 1)
+    return text
 
 
 def clean_text(text: str) -> str:

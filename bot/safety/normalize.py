@@ -21,6 +21,8 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 _LEET_TOKEN = re.compile(r"[a-z0-9@$]*[a-z][a-z0-9@$]*")
 _NUMBER_WITH_UNIT = re.compile(r"\d+(?:mg|mcg|g|ml|x|s|th|st|nd|rd|am|pm|k|yo|yr|yrs|h|hr|hrs|min|mins|lb|lbs|kg)")
 
+_WILL_CONTRACTION = re.compile(r"\b(i|he|she|they|we|you|it|that|there|who)\s?'ll\b")
+_WOULD_CONTRACTION = re.compile(r"\b(i|he|she|they|we|you|it|that|there|who)\s?'d\b")
 _CLAUSE_PUNCTUATION = re.compile(r"[.,;:!?\n\r\u2026|]+")
 _OTHER_PUNCTUATION = re.compile(r"[^a-z0-9.' ]+")
 # 3+ repeats of a letter: "l" keeps two ("alll" -> "all", "killll" -> "kill"), every other letter keeps
@@ -93,7 +95,7 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bshe s\b", "shes"),
     (r"\bthey re\b", "theyre"),
     (r"\byou re\b|\byoure\b", "you are"),
-    (r"\bhe ll\b|\bhell\b(?= (hurt|kill|hit|find|beat|do))", "he will"),
+    (r"\bhe ll\b", "he will"),
     (r"\bshe ll\b", "she will"),
     (r"\bthey ll\b", "they will"),
     (r"\blet s\b", "lets"),
@@ -145,7 +147,10 @@ def normalize(text: str) -> str:
     # Leetspeak before punctuation handling, because "$" and "@" are its letters.
     lowered = _LEET_TOKEN.sub(_unleet_token, lowered)
     lowered = _CLAUSE_PUNCTUATION.sub(" . ", lowered)
-    # Apostrophes join their word ("don't" -> "dont"); other punctuation is a word break.
+    # Contractions whose apostrophe-free form is another word ("I'll" -> "ill", "he'll" -> "hell") are
+    # expanded first; then apostrophes join their word ("don't" -> "dont"); other punctuation is a break.
+    lowered = _WILL_CONTRACTION.sub(r"\1 will", lowered)
+    lowered = _WOULD_CONTRACTION.sub(r"\1 would", lowered)
     lowered = lowered.replace("'", "")
     lowered = _OTHER_PUNCTUATION.sub(" ", lowered)
     lowered = _STRETCHED_L.sub("ll", lowered)

@@ -11,7 +11,7 @@ from bot.handoff.deliverer import USER_AGENT, Deliverer
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import encode_event, sign
 
-from .conftest import SECRET, Receiver, make_crisis_event, make_lead_event
+from .conftest import SECRET, make_crisis_event, make_lead_event
 
 
 @pytest.fixture

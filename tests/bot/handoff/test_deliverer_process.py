@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from bot.handoff.outbox import Outbox
 

@@ -1,0 +1,98 @@
+"""Safe-messaging crisis replies (data/clinic/crisis_responses.yml) for a RiskAssessment.
+
+Every reply is one paragraph (Rasa's Twilio output would split "\n\n" into separate SMS) and carries 988,
+741741 and 911. The caller asks "Are you safe right now?" separately and then uses `followup_reply`.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from bot.safety.detector import CATEGORY_ORDER, RiskAssessment
+
+DEFAULT_RESPONSES_PATH = Path(__file__).resolve().parent.parent.parent / "data" / "clinic" / "crisis_responses.yml"
+LANGUAGES: tuple[str, ...] = ("en", "es")
+FOLLOWUP_KINDS: tuple[str, ...] = ("unsafe_now", "safe_now")
+# Categories whose specific resource (Poison Control, the DV hotline) is added whenever they match.
+EXTRA_CATEGORIES: tuple[str, ...] = ("overdose", "danger_from_others")
+
+_SPACES = re.compile(r"\s+")
+
+
+class ResponsesError(ValueError):
+    """The responses file is missing a text or has one that breaks the one-paragraph rule."""
+
+
+def _text(block: Any, key: str, where: str) -> str:
+    value = block.get(key) if isinstance(block, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise ResponsesError(f"crisis responses: missing text {where}.{key}")
+    return _SPACES.sub(" ", value).strip()  # one paragraph, whatever the YAML layout
+
+
+def parse_responses(data: Any) -> dict[str, dict[str, Any]]:
+    """Check and flatten the document: language -> {openings, extras, resources, staff_notified, repeat, followup}."""
+    if not isinstance(data, dict):
+        raise ResponsesError("crisis responses: expected a mapping of languages")
+    parsed: dict[str, dict[str, Any]] = {}
+    for language in LANGUAGES:
+        block = data.get(language)
+        if not isinstance(block, dict):
+            raise ResponsesError(f"crisis responses: missing language {language!r}")
+        parsed[language] = {
+            "openings": {c: _text(block.get("openings"), c, f"{language}.openings") for c in (*CATEGORY_ORDER, "general")},
+            "extras": {c: _text(block.get("extras"), c, f"{language}.extras") for c in EXTRA_CATEGORIES},
+            "resources": _text(block, "resources", language),
+            "staff_notified": _text(block, "staff_notified", language),
+            "repeat": _text(block, "repeat", language),
+            "followup": {k: _text(block.get("followup"), k, f"{language}.followup") for k in FOLLOWUP_KINDS},
+        }
+    return parsed
+
+
+def load_responses(path: Union[str, Path, None] = None) -> dict[str, dict[str, Any]]:
+    responses_path = Path(path) if path is not None else DEFAULT_RESPONSES_PATH
+    try:
+        data = yaml.safe_load(responses_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ResponsesError(f"cannot read crisis responses {responses_path}: {exc}") from exc
+    return parse_responses(data)
+
+
+@lru_cache(maxsize=1)
+def _default_responses() -> dict[str, dict[str, Any]]:
+    return load_responses()
+
+
+def _language(language: Any) -> str:
+    return language if language in LANGUAGES else "en"
+
+
+def crisis_reply(assessment: RiskAssessment, *, repeat: bool = False) -> str:
+    """The one-paragraph crisis reply for `assessment` in its language.
+
+    The opening follows the most severe category; overdose and danger_from_others add their own resource
+    whenever they matched (as the main category or alongside a more severe one). `repeat=True` gives the short reply for further risk
+    messages in the same episode. A no-risk assessment still gets the general crisis reply (the caller only
+    asks when it decided to respond; never fail on the safety path).
+    """
+    texts = _default_responses()[_language(getattr(assessment, "language", "en"))]
+    if repeat:
+        return texts["repeat"]
+    categories = [c for c in getattr(assessment, "categories", ()) if c in CATEGORY_ORDER]
+    primary = categories[0] if categories else "general"
+    parts = [texts["openings"][primary]]
+    parts += [texts["extras"][c] for c in EXTRA_CATEGORIES if c in categories]
+    parts += [texts["resources"], texts["staff_notified"]]
+    return " ".join(parts)
+
+
+def followup_reply(kind: str, language: str = "en") -> str:
+    """Reply to the answer to "Are you safe right now?": kind is "unsafe_now" or "safe_now"."""
+    if kind not in FOLLOWUP_KINDS:
+        raise ValueError(f"unknown follow-up kind {kind!r}; expected one of {', '.join(FOLLOWUP_KINDS)}")
+    return _default_responses()[_language(language)]["followup"][kind]
