@@ -24,6 +24,7 @@ FAQ_TOPIC_BY_INTENT = {
     "ask_safety": "safety",
     "ask_what_is_ketamine": "what_is_ketamine",
     "ask_about_bot": "about_bot",
+    "ask_medications": "medications",
 }
 
 

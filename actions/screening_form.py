@@ -15,11 +15,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.crisis import escalate
-from actions.state import channel, crisis_state, latest_intent, latest_text, screening_state
+from actions.state import channel, crisis_state, is_fresh_reply, latest_intent, latest_text, screening_state
 from bot.conversation import CALLBACK_OFFER_ID, ScreeningState, current_step, is_answer_attempt
 from bot.handoff.events import callback_requested, stable_event_id
 from bot.screening.lead import contact_summary
-from bot.safety.episode import PHQ9_ITEM9_ASSESSMENT, PHQ9_ITEM9_CATEGORY, answer_followup, resume_text
+from bot.safety.detector import assess_risk
+from bot.safety.episode import PHQ9_ITEM9_ASSESSMENT, PHQ9_ITEM9_CATEGORY, answer_followup, open_episode, resume_text
 from bot.safety.responses import followup_reply
 from bot.screening.answers import parse_answer
 from bot.screening.flow import record_answer
@@ -65,7 +66,11 @@ class ValidateScreeningForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         # Only a reply to a question we asked counts: not the message that started the form.
-        if tracker.get_slot("requested_slot") != FORM_SLOT or tracker.active_loop_name != "screening_form":
+        if (
+            tracker.get_slot("requested_slot") != FORM_SLOT
+            or tracker.active_loop_name != "screening_form"
+            or not is_fresh_reply(tracker)
+        ):
             return {}
         step = current_step(screening_state(tracker), crisis_state(tracker))
         if step is None:
@@ -92,6 +97,9 @@ class ValidateScreeningForm(FormValidationAction):
             return {FORM_SLOT: None}
 
         if question.section == "crisis":
+            more_risk = assess_risk(value)
+            if more_risk.is_risk:  # e.g. "no, I have the pills here": same episode (no new alert), worse severity
+                crisis, _ = open_episode(crisis, more_risk)
             crisis, reply_kind, stopped = answer_followup(crisis, question.id, str(parsed.value))
             if reply_kind == "resume":
                 dispatcher.utter_message(text=resume_text(crisis.language))

@@ -30,5 +30,23 @@ def latest_intent(tracker: Tracker) -> Tuple[Optional[str], float]:
     return intent.get("name"), confidence
 
 
+_FORM_ACTIONS = {"screening_form", "validate_screening_form"}
+
+
+def is_fresh_reply(tracker: Tracker) -> bool:
+    """True when the form runs on a new user message, not when it resumes after an interruption.
+
+    After a rule handled an interruption (a clinic question, a crisis...) the form runs again on the same
+    user message; that message must not then be taken as the answer to the next question.
+    """
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            return True
+        if kind == "action" and event.get("name") not in _FORM_ACTIONS and event.get("name") != "action_listen":
+            return False
+    return False
+
+
 def channel(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "unknown"

@@ -18,11 +18,12 @@ DEFAULT_PROFILE_PATH = PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"
 
 FAQ_TOPICS = (
     "cost", "insurance", "location", "hours", "infusion_experience", "side_effects", "sessions", "safety",
-    "what_is_ketamine", "about_bot",
+    "what_is_ketamine", "about_bot", "medications",
 )
 MESSAGE_KEYS = (
     "declined", "minor", "finished_with_lead", "finished_no_contact", "talk_to_human", "stopped",
-    "start_over", "already_done", "reask_prefix", "faq_unknown",
+    "start_over", "already_done", "reask_prefix", "faq_unknown", "callback_sent", "callback_declined", "ended",
+    "handoff_failed", "fallback",
 )
 
 

@@ -26,6 +26,7 @@ CLINIC_QUESTION_INTENTS = frozenset(
         "ask_safety",
         "ask_what_is_ketamine",
         "ask_about_bot",
+        "ask_medications",
     }
 )
 CONTROL_INTENTS = frozenset({"talk_to_human", "start_over", "stop", "goodbye"})

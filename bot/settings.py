@@ -75,6 +75,7 @@ class Settings:
     handoff_secret: str
     handoff_timeout_s: float
     handoff_dead_after_s: float
+    handoff_backoff_cap_s: float
     inbox_admin_user: str
     inbox_admin_password_hash: str
     inbox_api_token: str
@@ -120,6 +121,7 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         handoff_secret=handoff_secret,
         handoff_timeout_s=_env_float("HANDOFF_TIMEOUT_S", 10.0),
         handoff_dead_after_s=_env_float("HANDOFF_DEAD_AFTER_S", 72 * 3600.0),
+        handoff_backoff_cap_s=_env_float("HANDOFF_BACKOFF_CAP_S", 300.0),
         inbox_admin_user=_env("INBOX_ADMIN_USER", "staff"),
         inbox_admin_password_hash=_env("INBOX_ADMIN_PASSWORD_HASH"),
         inbox_api_token=_env("INBOX_API_TOKEN"),

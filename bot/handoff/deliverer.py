@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import aiohttp
 
@@ -19,6 +19,9 @@ from bot.handoff.backoff import next_delay
 from bot.handoff.events import CRISIS_ALERT
 from bot.handoff.outbox import Outbox, OutboxItem
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 USER_AGENT = "haven-prescreen/1"
 DEFAULT_BATCH_SIZE = 10
@@ -37,6 +40,19 @@ def _utcnow() -> datetime:
 
 
 class Deliverer:
+    @classmethod
+    def from_settings(cls, outbox: Outbox, settings: "Settings") -> "Deliverer":
+        """The deliverer `make run` uses: HANDOFF_URL (or the bundled inbox), its secret, timeouts and backoff."""
+        return cls(
+            outbox,
+            settings.delivery_url,
+            settings.handoff_secret,
+            timeout_s=settings.handoff_timeout_s,
+            dead_after_s=settings.handoff_dead_after_s,
+            backoff_cap_s=settings.handoff_backoff_cap_s,
+            crisis_backoff_cap_s=min(30.0, settings.handoff_backoff_cap_s),
+        )
+
     def __init__(self, outbox: Outbox, url: str, secret: str, *, timeout_s: float, dead_after_s: float,
                  poll_interval_s: float = 0.5, batch_size: int = DEFAULT_BATCH_SIZE,
                  backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, crisis_backoff_cap_s: float = 30.0,
@@ -223,8 +239,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     outbox = Outbox(settings.database_url)
-    deliverer = Deliverer(outbox, settings.delivery_url, settings.handoff_secret,
-                          timeout_s=settings.handoff_timeout_s, dead_after_s=settings.handoff_dead_after_s)
+    deliverer = Deliverer.from_settings(outbox, settings)
     logger.info("handoff deliverer started")  # the URL may carry a token in its query: not logged
     try:
         asyncio.run(_serve(deliverer))

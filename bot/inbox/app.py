@@ -457,13 +457,7 @@ def _deliverer_context() -> Callable[[web.Application], Any]:
             from bot.handoff.deliverer import Deliverer
         except ImportError as exc:
             raise RuntimeError("bot.handoff.deliverer is missing: the inbox cannot deliver handoff events") from exc
-        deliverer = Deliverer(
-            state.outbox,
-            settings.delivery_url,
-            settings.handoff_secret,
-            timeout_s=settings.handoff_timeout_s,
-            dead_after_s=settings.handoff_dead_after_s,
-        )
+        deliverer = Deliverer.from_settings(state.outbox, settings)
         stop = asyncio.Event()
         task = asyncio.ensure_future(deliverer.run_forever(stop))
 

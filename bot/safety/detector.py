@@ -102,6 +102,15 @@ def _compile(pattern: Any, where: str, macros: dict[str, str]) -> "re.Pattern[st
         raise LexiconError(f"{where}: pattern {pattern!r} does not compile: {exc}") from exc
 
 
+def _pattern_list(value: Any, where: str) -> list:
+    """A YAML list of patterns; a bare string would otherwise be iterated character by character."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LexiconError(f"{where} must be a list of patterns")
+    return value
+
+
 def parse_lexicon(data: Any) -> RiskLexicon:
     """Build a RiskLexicon from the parsed YAML document; raise LexiconError with the place of any fault."""
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
@@ -120,19 +129,25 @@ def parse_lexicon(data: Any) -> RiskLexicon:
             if not isinstance(block, dict):
                 raise LexiconError(f"{category}.{language} must be a mapping of pattern lists")
             for kind, negatable in (("patterns", False), ("negatable", True)):
-                for index, pattern in enumerate(block.get(kind) or ()):
+                for index, pattern in enumerate(_pattern_list(block.get(kind), f"{category}.{language}.{kind}")):
                     where = f"{category}.{language}.{kind}[{index}]"
                     rules.append(_Rule(category, language, _compile(pattern, where, macros), negatable))
     negation = data.get("negation") or {}
+    if not isinstance(negation, dict):
+        raise LexiconError("negation must be a mapping")
     cues = {
         language: _compile(negation[language], f"negation.{language}", macros)
         for language in LANGUAGES
         if negation.get(language)
     }
     not_negation = tuple(
-        _compile(p, f"negation.not_negation[{i}]", macros) for i, p in enumerate(negation.get("not_negation") or ())
+        _compile(p, f"negation.not_negation[{i}]", macros)
+        for i, p in enumerate(_pattern_list(negation.get("not_negation"), "negation.not_negation"))
     )
-    benign = tuple(_compile(p, f"benign_phrases[{i}]", macros) for i, p in enumerate(data.get("benign_phrases") or ()))
+    benign = tuple(
+        _compile(p, f"benign_phrases[{i}]", macros)
+        for i, p in enumerate(_pattern_list(data.get("benign_phrases"), "benign_phrases"))
+    )
     window = negation.get("window_words", 3)
     if not isinstance(window, int) or window < 0:
         raise LexiconError("negation.window_words must be a whole number >= 0")

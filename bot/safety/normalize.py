@@ -38,8 +38,9 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     # texting shorthand for the most important phrases
     (r"\bkms\b", "kill myself"),
     (r"\bkys\b", "kill yourself"),
+    (r"\bunaliving (myself|me)\b|\bunaliving\b", "killing myself"),
+    (r"\bunalived (myself|me)\b", "killed myself"),
     (r"\bunalive\b", "kill"),
-    (r"\bunaliving\b", "killing"),
     (r"\bunalived\b", "killed"),
     (r"\bsewer ?slide\b", "suicide"),
     (r"\bwanna\b", "want to"),
@@ -106,6 +107,7 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bkil\b", "kill"),
     (r"\bkiling\b", "killing"),
     (r"\bmyslef\b|\bmyslf\b|\bmysef\b|\bmself\b|\bmyelf\b|\bmyseld\b|\bmyseflf\b|\bmysel\b|\bmy self\b", "myself"),
+    (r"\bdis+ap+ear\b|\bdissappear\b", "disappear"),
     (r"\bpils\b", "pills"),
     (r"\bpil\b", "pill"),
     (r"\bwil\b", "will"),

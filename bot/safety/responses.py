@@ -35,7 +35,8 @@ def _text(block: Any, key: str, where: str) -> str:
 
 
 def parse_responses(data: Any) -> dict[str, dict[str, Any]]:
-    """Check and flatten the document: language -> {openings, extras, resources, staff_notified, repeat, followup}."""
+    """Check and flatten the document per language: openings, extras, resources, staff_notified, repeat,
+    followup."""
     if not isinstance(data, dict):
         raise ResponsesError("crisis responses: expected a mapping of languages")
     parsed: dict[str, dict[str, Any]] = {}
@@ -44,7 +45,9 @@ def parse_responses(data: Any) -> dict[str, dict[str, Any]]:
         if not isinstance(block, dict):
             raise ResponsesError(f"crisis responses: missing language {language!r}")
         parsed[language] = {
-            "openings": {c: _text(block.get("openings"), c, f"{language}.openings") for c in (*CATEGORY_ORDER, "general")},
+            "openings": {
+                c: _text(block.get("openings"), c, f"{language}.openings") for c in (*CATEGORY_ORDER, "general")
+            },
             "extras": {c: _text(block.get("extras"), c, f"{language}.extras") for c in EXTRA_CATEGORIES},
             "resources": _text(block, "resources", language),
             "staff_notified": _text(block, "staff_notified", language),
@@ -76,9 +79,9 @@ def crisis_reply(assessment: RiskAssessment, *, repeat: bool = False) -> str:
     """The one-paragraph crisis reply for `assessment` in its language.
 
     The opening follows the most severe category; overdose and danger_from_others add their own resource
-    whenever they matched (as the main category or alongside a more severe one). `repeat=True` gives the short reply for further risk
-    messages in the same episode. A no-risk assessment still gets the general crisis reply (the caller only
-    asks when it decided to respond; never fail on the safety path).
+    whenever they matched (as the main category or alongside a more severe one). `repeat=True` gives the
+    short reply for further risk messages in the same episode. A no-risk assessment or an unknown category
+    ("unspecified", "phq9_item9") gets the general crisis reply: never fail on the safety path.
     """
     texts = _default_responses()[_language(getattr(assessment, "language", "en"))]
     if repeat:

@@ -115,3 +115,15 @@ async def test_form_requires_nothing_once_the_screening_ended(dispatcher, domain
     tracker = make_tracker("hello", slots={"screening": ended})
     required = await ValidateScreeningForm().required_slots(["answer"], dispatcher, tracker, domain)
     assert required == []
+
+
+@pytest.mark.asyncio
+async def test_the_form_resuming_after_an_interruption_takes_no_answer(dispatcher, domain):
+    tracker = make_tracker("Yes", intent="affirm")
+    tracker.events += [
+        {"event": "action", "name": "action_crisis_response"},
+        {"event": "slot", "name": "crisis", "value": None},
+        {"event": "action", "name": "screening_form"},
+    ]
+    slots = slot_events(await ValidateScreeningForm().run(dispatcher, tracker, domain))
+    assert "screening" not in slots and "answer" not in slots

@@ -44,8 +44,10 @@ class Received:
 class Receiver:
     """The clinic's scheduling backend: records every POST and checks its signature like a real one."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, unavailable_first: int = 0) -> None:
         self.secret = secret
+        self.unavailable_first = unavailable_first  # answer 503 to this many POSTs first (a backend outage)
+        self.refused = 0
         self.port = free_port()
         self.received: List[Received] = []
         self._lock = threading.Lock()
@@ -55,6 +57,10 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
+        with self._lock:
+            if self.refused < self.unavailable_first:
+                self.refused += 1
+                return web.json_response({"error": "maintenance"}, status=503)
         ok = verify(body, request.headers.get(SIGNATURE_HEADER), self.secret)
         with self._lock:
             self.received.append(Received(body, dict(request.headers), ok))
@@ -109,6 +115,7 @@ class Stack:
     log_path: Path
     process: Optional[subprocess.Popen] = None
     env: Dict[str, str] = field(default_factory=dict)
+    extra_env: Dict[str, str] = field(default_factory=dict)
 
     @property
     def rest_url(self) -> str:
@@ -125,8 +132,9 @@ class Stack:
             "HANDOFF_SECRET": SECRET,
             "RASA_TELEMETRY_ENABLED": "false",
             "PYTHONPATH": str(PROJECT_ROOT),
+            **self.extra_env,
         }
-        log = self.log_path.open("w")
+        log = self.log_path.open("a")
         self.process = subprocess.Popen(
             [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "bot.launcher"],
             cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -145,6 +153,12 @@ class Stack:
             time.sleep(1.0)
         self.stop()
         raise RuntimeError(f"stack not ready in {timeout_s}s; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole stack at once: no process gets to clean up."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -277,9 +277,15 @@ def test_lexicon_override_by_argument(tmp_path):
         ([], "categories"),
         ({"categories": {"made_up": {"severity": "high"}}}, "unknown category"),
         ({"categories": {"self_harm": {"severity": "severe"}}}, "severity"),
-        ({"categories": {"self_harm": {"severity": "high", "en": {"patterns": ["(unclosed"]}}}}, "self_harm.en.patterns[0]"),
+        (
+            {"categories": {"self_harm": {"severity": "high", "en": {"patterns": ["(unclosed"]}}}},
+            "self_harm.en.patterns[0]",
+        ),
         ({"categories": {"self_harm": {"severity": "high", "en": {"patterns": ["<<NOPE>>"]}}}}, "unknown macro"),
         ({"categories": {"self_harm": {"severity": "high", "en": {"patterns": [""]}}}}, "non-empty"),
+        ({"categories": {"self_harm": {"severity": "high", "en": {"patterns": "cut"}}}}, "must be a list"),
+        ({"categories": {}, "benign_phrases": "x"}, "benign_phrases must be a list"),
+        ({"categories": {}, "negation": ["x"]}, "negation must be a mapping"),
     ],
 )
 def test_bad_lexicon_gives_a_clear_error(document, message):
