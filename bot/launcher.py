@@ -29,6 +29,7 @@ class Child:
     name: str
     argv: List[str]
     health_url: str
+    extra_env: Optional[Dict[str, str]] = None
     process: Optional[subprocess.Popen] = None
 
 
@@ -73,6 +74,8 @@ def plan(settings: Settings, model: Path) -> List[Child]:
             [str(RASA_VENV / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
              "--port", str(settings.action_port)],
             f"http://127.0.0.1:{settings.action_port}/health",
+            # rasa_sdk binds 0.0.0.0 unless told otherwise; only Rasa on this host talks to it.
+            extra_env={"SANIC_HOST": "127.0.0.1"},
         ),
         Child(
             "inbox",
@@ -100,7 +103,8 @@ class Supervisor:
     def start(self) -> None:
         for child in self.children:
             print(f"[launcher] starting {child.name}", flush=True)
-            child.process = subprocess.Popen(child.argv, cwd=PROJECT_ROOT, env=self.env)
+            env = {**self.env, **(child.extra_env or {})}
+            child.process = subprocess.Popen(child.argv, cwd=PROJECT_ROOT, env=env)
 
     def dead_child(self) -> Optional[Child]:
         return next((c for c in self.children if c.process and c.process.poll() is not None), None)

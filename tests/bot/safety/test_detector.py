@@ -68,6 +68,7 @@ CATEGORY_EXAMPLES = [
     ("what is the lethal dose of ketamine", "method_request", "en"),
     ("how many pills to die", "method_request", "en"),
     ("what is a painless way to die", "method_request", "en"),
+    ("what amount of ketamine would stop my heart", "method_request", "en"),
     ("¿cuál es la dosis letal?", "method_request", "es"),
 ]
 
@@ -186,6 +187,9 @@ def test_negation_never_hides_means_attempts_or_a_negation_that_is_the_risk(text
         "me corto el pelo mañana",
         "no estoy seguro si califico",
         "¿qué sucede después?",
+        # how visitors stop the questionnaire (the crisis follow-up itself offers "Keep going")
+        "I don't want to continue",
+        "I don't want to keep going with the questions",
     ],
 )
 def test_domain_look_alikes_do_not_match(text):

@@ -1,0 +1,116 @@
+"""The conversation around the screening: crisis first, call backs, endings, and reply routing."""
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation import ScreeningState, current_step, is_answer_attempt
+from bot.safety.detector import RiskAssessment
+from bot.safety.episode import (
+    CONTINUE_QUESTION_ID, SAFE_QUESTION_ID, CrisisState, answer_followup, followup_question, open_episode,
+)
+from bot.safety.signals import combine_signals
+from bot.screening.flow import question_by_id
+
+RISK = RiskAssessment(is_risk=True, categories=("suicidal_thoughts",), severity="high", language="en")
+PLAN = RiskAssessment(is_risk=True, categories=("suicide_plan",), severity="imminent", language="en")
+
+
+def test_a_new_conversation_starts_with_consent():
+    assert current_step(ScreeningState(), CrisisState()).question.id == "consent"
+
+
+def test_an_open_crisis_episode_is_asked_about_before_anything_else():
+    crisis, is_new = open_episode(CrisisState(), RISK)
+    assert is_new and crisis.flagged and crisis.episodes == 1
+    assert current_step(ScreeningState(answers={"consent": "yes"}), crisis).question.id == SAFE_QUESTION_ID
+    crisis, kind, stopped = answer_followup(crisis, SAFE_QUESTION_ID, "no")
+    assert (kind, stopped) == ("unsafe_now", False)
+    assert current_step(ScreeningState(), crisis).question.id == CONTINUE_QUESTION_ID
+    crisis, kind, stopped = answer_followup(crisis, CONTINUE_QUESTION_ID, "continue")
+    assert (kind, stopped, crisis.open, crisis.flagged) == ("resume", False, False, True)
+    assert current_step(ScreeningState(answers={"consent": "yes"}), crisis).question.id == "concern"
+
+
+def test_choosing_to_stop_after_a_crisis_ends_the_screening():
+    crisis, _ = open_episode(CrisisState(), RISK)
+    crisis, _, _ = answer_followup(crisis, SAFE_QUESTION_ID, "yes")
+    crisis, kind, stopped = answer_followup(crisis, CONTINUE_QUESTION_ID, "stop")
+    assert stopped and not crisis.open
+
+
+def test_one_episode_one_alert_and_the_worst_severity_wins():
+    crisis, first = open_episode(CrisisState(), RISK)
+    crisis, second = open_episode(crisis, PLAN)
+    assert (first, second) == (True, False)
+    assert crisis.severity == "imminent"
+    assert crisis.categories == ("suicidal_thoughts", "suicide_plan")
+    crisis, _, _ = answer_followup(crisis, SAFE_QUESTION_ID, "yes")
+    crisis, _, _ = answer_followup(crisis, CONTINUE_QUESTION_ID, "continue")
+    crisis, third = open_episode(crisis, RISK)
+    assert third and crisis.episodes == 2
+
+
+def test_spanish_risk_gets_spanish_follow_up_questions():
+    es = RiskAssessment(is_risk=True, categories=("suicidal_thoughts",), severity="high", language="es")
+    crisis, _ = open_episode(CrisisState(), es)
+    assert followup_question(crisis).text.startswith("¿")
+
+
+def test_crisis_state_survives_a_round_trip_and_rejects_junk():
+    crisis, _ = open_episode(CrisisState(), PLAN)
+    assert CrisisState.from_slot(crisis.to_slot()) == crisis
+    assert CrisisState.from_slot("junk") == CrisisState()
+    assert CrisisState.from_slot({"severity": "apocalyptic"}).severity is None
+
+
+def test_talk_to_a_person_offers_a_call_back_then_asks_only_name_and_phone():
+    state = ScreeningState(answers={"consent": "yes"}).callback_offered()
+    assert current_step(state, CrisisState()).question.id == "callback_offer"
+    state = state.answer_callback_offer(True)
+    assert current_step(state, CrisisState()).question.id == "contact_first_name"
+    state = state.with_answers({**state.answers, "contact_first_name": "Ana"})
+    assert current_step(state, CrisisState()).question.id == "contact_phone"
+    assert not state.callback_ready()
+    state = state.with_answers({**state.answers, "contact_phone": "+18185550134"})
+    assert state.callback_ready()
+    state = state.callback_sent()
+    assert current_step(state, CrisisState()).question.id == "concern"
+    assert state.callback_offered().callback == "sent"  # never offered twice once sent
+
+
+def test_no_call_back_offer_for_a_minor():
+    state = ScreeningState(answers={"consent": "yes", "concern": "anxiety", "age": 15}).callback_offered()
+    assert state.callback is None
+    assert current_step(state, CrisisState()) is None
+
+
+def test_a_stopped_screening_asks_nothing_and_restarting_clears_it():
+    stopped = ScreeningState(answers={"consent": "yes"}).stopped()
+    assert current_step(stopped, CrisisState()) is None
+    assert stopped.status() == "stopped"
+    fresh = stopped.restarted()
+    assert fresh.run == 2 and fresh.ended is None and fresh.answers == {}
+
+
+@pytest.mark.parametrize(
+    "question_id, parsed_ok, intent, confidence, expected",
+    [
+        ("consent", True, "stop", 0.9, True),          # a valid answer wins over a misread intent
+        ("consent", False, "ask_cost", 0.9, False),    # a clinic question is left to the rules
+        ("consent", False, "inform", 0.9, True),       # unusable but no interruption: re-ask with guidance
+        ("consent", True, "crisis", 1.0, False),       # risk always interrupts
+        ("tx_current_meds", True, "ask_cost", 0.95, False),
+        ("tx_current_meds", True, "ask_cost", 0.5, True),  # free text: only a confident interruption
+        ("tx_current_meds", True, "crisis", 0.3, False),
+    ],
+)
+def test_reply_routing(question_id, parsed_ok, intent, confidence, expected):
+    assert is_answer_attempt(question_by_id(question_id), parsed_ok, intent, confidence) is expected
+
+
+def test_either_signal_escalates():
+    assert combine_signals(True, "inform", []).escalate
+    assert combine_signals(False, "crisis", [{"name": "crisis", "confidence": 0.9}]).escalate
+    assert combine_signals(False, "inform", [{"name": "inform", "confidence": 0.5}, {"name": "crisis", "confidence": 0.45}]).escalate
+    low = combine_signals(False, "inform", [{"name": "inform", "confidence": 0.9}, {"name": "crisis", "confidence": 0.05}])
+    assert not low.escalate and low.model_confidence == 0.05
