@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -21,6 +22,9 @@ from scripts.eval_detector import load_eval_set  # noqa: E402
 
 MODEL = ROOT / "models" / "current.tar.gz"
 EVAL_SET = ROOT / "tests" / "data" / "crisis_eval.yml"
+# Fresh phrasings written after the lexicon, each measured once before any change; the last one was never
+# tuned against (see its header): the honest generalisation figures.
+HOLDOUT_SETS = sorted((ROOT / "tests" / "bot" / "safety").glob("crisis_holdout*.yml"))
 NLU_TEST_SET = ROOT / "tests" / "data" / "nlu_test.yml"
 REPORTS = ROOT / "reports"
 
@@ -37,18 +41,31 @@ def rates(flags: List[bool], labels: List[bool]) -> Dict[str, float]:
 
 
 async def parse_all(texts: List[str]) -> List[dict]:
+    return [await agent().parse_message(text) for text in texts]
+
+
+_AGENT = []
+LOOP = asyncio.new_event_loop()
+
+
+def agent():
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
-    agent = Agent.load(str(MODEL))
-    return [await agent.parse_message(text) for text in texts]
+    if not _AGENT:
+        # Rasa's debug log prints every message's text: evaluation output stays free of it.
+        configure_structlog(logging.WARNING)
+        logging.getLogger("rasa").setLevel(logging.WARNING)
+        _AGENT.append(Agent.load(str(MODEL)))
+    return _AGENT[0]
 
 
-def crisis_report() -> dict:
-    cases = load_eval_set(EVAL_SET)
+def crisis_report(path: Path) -> dict:
+    cases = load_eval_set(path)
     texts = [c["text"] for c in cases]
     labels = [bool(c["risk"]) for c in cases]
     started = time.perf_counter()
-    parsed = asyncio.run(parse_all(texts))
+    parsed = LOOP.run_until_complete(parse_all(texts))
     elapsed = time.perf_counter() - started
     risk = [p.get("risk") or {} for p in parsed]
     by_signal = {
@@ -66,6 +83,7 @@ def crisis_report() -> dict:
     misses = [c["text"] for c, f in zip(cases, by_signal["combined"]) if c["risk"] and not f]
     false_alarms = [c["text"] for c, f in zip(cases, by_signal["combined"]) if not c["risk"] and f]
     return {
+        "set": str(path.relative_to(ROOT)),
         "cases": len(cases),
         "risk_cases": sum(labels),
         "benign_cases": len(labels) - sum(labels),
@@ -94,7 +112,28 @@ def nlu_report() -> dict:
     }
 
 
-def markdown(crisis: dict, nlu: dict) -> str:
+def holdout_table(holdouts: List[dict]) -> List[str]:
+    lines = [
+        "",
+        "## Held-out sets (fresh phrasings, each measured once before changes; the last never tuned against)",
+        "",
+        "| set | risk / benign | detector recall | detector FPR | model recall | model FPR | combined recall | combined FPR |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for h in holdouts:
+        d, m, c = (h["signals"][k] for k in ("detector", "model", "combined"))
+        lines.append(
+            f"| `{h['set']}` | {h['risk_cases']} / {h['benign_cases']} | {d['recall']:.3f} | {d['false_positive_rate']:.3f} "
+            f"| {m['recall']:.3f} | {m['false_positive_rate']:.3f} | {c['recall']:.3f} | {c['false_positive_rate']:.3f} |"
+        )
+    last = holdouts[-1] if holdouts else None
+    if last:
+        lines += ["", f"Missed by both signals in `{last['set']}`:", ""]
+        lines += [f"- {t}" for t in last["combined_misses"]] or ["- none"]
+    return lines
+
+
+def markdown(crisis: dict, nlu: dict, holdouts: List[dict]) -> str:
     lines = [
         "# Crisis detection and NLU evaluation",
         "",
@@ -112,6 +151,7 @@ def markdown(crisis: dict, nlu: dict) -> str:
     lines += ["", f"Mean parse time through the full NLU pipeline: {crisis['parse_ms_per_message']} ms per message.", ""]
     lines += ["## Missed by both signals", ""] + [f"- {t}" for t in crisis["combined_misses"]] or ["- none"]
     lines += ["", "## False alarms of the combination", ""] + ([f"- {t}" for t in crisis["combined_false_alarms"]] or ["- none"])
+    lines += holdout_table(holdouts)
     lines += [
         "",
         "## NLU intents (`rasa test nlu` on tests/data/nlu_test.yml, held out)",
@@ -128,12 +168,15 @@ def markdown(crisis: dict, nlu: dict) -> str:
 
 def main() -> int:
     REPORTS.mkdir(exist_ok=True)
-    crisis = crisis_report()
+    crisis = crisis_report(EVAL_SET)
+    holdouts = [crisis_report(path) for path in HOLDOUT_SETS]
     nlu = nlu_report()
-    (REPORTS / "crisis-eval.json").write_text(json.dumps({"crisis": crisis, "nlu": nlu}, indent=2))
-    (REPORTS / "crisis-eval.md").write_text(markdown(crisis, nlu))
-    for name, r in crisis["signals"].items():
-        print(f"{name:9s} recall {r['recall']:.3f}  false-positive rate {r['false_positive_rate']:.3f}")
+    (REPORTS / "crisis-eval.json").write_text(json.dumps({"crisis": crisis, "holdouts": holdouts, "nlu": nlu}, indent=2))
+    (REPORTS / "crisis-eval.md").write_text(markdown(crisis, nlu, holdouts))
+    for report in [crisis] + holdouts:
+        print(report["set"])
+        for name, r in report["signals"].items():
+            print(f"  {name:9s} recall {r['recall']:.3f}  false-positive rate {r['false_positive_rate']:.3f}")
     print(f"NLU accuracy {nlu['accuracy']:.3f}; report in reports/crisis-eval.md")
     return 0
 

@@ -5,14 +5,22 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from bot.safety.episode import CrisisState, followup_question, open_episode
-from bot.safety.detector import RiskAssessment
+
+from bot.safety.episode import ASK_CONTINUE, ASK_SAFE, CrisisState, followup_question
 from bot.screening.content import content
 
-CRISIS_QUESTIONS = {}
-for stage_state in (open_episode(CrisisState(), RiskAssessment(True, ("suicidal_thoughts",), "high", "en"))[0],):
-    safe = followup_question(stage_state)
-    CRISIS_QUESTIONS[safe.text] = safe.id
+
+def _crisis_questions() -> Dict[str, str]:
+    """Text -> id of the crisis follow-up questions, in both languages."""
+    questions = {}
+    for language in ("en", "es"):
+        for stage in (ASK_SAFE, ASK_CONTINUE):
+            question = followup_question(CrisisState(open=True, stage=stage, language=language))
+            questions[question.text] = question.id
+    return questions
+
+
+CRISIS_QUESTIONS = _crisis_questions()
 
 
 def question_id(text: str) -> Optional[str]:
