@@ -50,9 +50,15 @@ def child_environment(settings: Settings) -> Dict[str, str]:
 
 
 def write_endpoints(settings: Settings) -> Path:
-    """Rasa reads the action server's URL from a file; generate it from ACTION_PORT."""
+    """Rasa reads the action server's URL and the tracker store from a file; generate it from settings."""
     path = settings.data_dir / "endpoints.yml"
-    path.write_text(f'action_endpoint:\n  url: "{settings.action_endpoint}"\n')
+    path.write_text(
+        "action_endpoint:\n"
+        f'  url: "{settings.action_endpoint}"\n'
+        "tracker_store:\n"
+        "  type: rasa_ext.tracker_store.ExpiringInMemoryTrackerStore\n"
+        f"  retention_minutes: {settings.transcript_retention_minutes}\n"
+    )
     return path
 
 

@@ -82,6 +82,7 @@ class Settings:
     inbox_session_secret: str
     inbox_cookie_secure: bool
     max_message_chars: int
+    transcript_retention_minutes: float
     clinic_profile: Path
 
     @property
@@ -128,5 +129,6 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         inbox_session_secret=_env("INBOX_SESSION_SECRET") or generated_secret(data_dir, "inbox_session_secret"),
         inbox_cookie_secure=_env_bool("INBOX_COOKIE_SECURE", False),
         max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
+        transcript_retention_minutes=_env_float("TRANSCRIPT_RETENTION_MINUTES", 24 * 60.0),
         clinic_profile=Path(_env("CLINIC_PROFILE", str(PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"))),
     )

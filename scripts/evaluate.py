@@ -24,6 +24,9 @@ MODEL = ROOT / "models" / "current.tar.gz"
 EVAL_SET = ROOT / "tests" / "data" / "crisis_eval.yml"
 # Fresh phrasings written after the lexicon, each measured once before any change; the last one was never
 # tuned against (see its header): the honest generalisation figures.
+# Ordinary visitor messages (symptoms, medications, clinic questions, answers), none a crisis: the false
+# alarm rate visitors actually meet, as opposed to the adversarial look-alikes of the sets above.
+ORDINARY_SET = ROOT / "tests" / "data" / "ordinary_messages.yml"
 HOLDOUT_SETS = sorted((ROOT / "tests" / "bot" / "safety").glob("crisis_holdout*.yml"))
 NLU_TEST_SET = ROOT / "tests" / "data" / "nlu_test.yml"
 REPORTS = ROOT / "reports"
@@ -112,6 +115,40 @@ def nlu_report() -> dict:
     }
 
 
+def ordinary_report() -> dict:
+    import yaml
+
+    cases = yaml.safe_load(ORDINARY_SET.read_text(encoding="utf-8"))
+    parsed = LOOP.run_until_complete(parse_all([c["text"] for c in cases]))
+    risk = [p.get("risk") or {} for p in parsed]
+    report = {"set": str(ORDINARY_SET.relative_to(ROOT)), "cases": len(cases), "signals": {}, "by_topic": {}}
+    for name, key in (("detector", "detector"), ("model", "model"), ("combined", "escalate")):
+        flagged = [bool(r.get(key)) for r in risk]
+        report["signals"][name] = {"false_alarms": sum(flagged), "false_positive_rate": sum(flagged) / len(cases)}
+    for case, r in zip(cases, risk):
+        bucket = report["by_topic"].setdefault(case["topic"], {"n": 0, "alarms": 0})
+        bucket["n"] += 1
+        bucket["alarms"] += int(bool(r.get("escalate")))
+    report["combined_false_alarms"] = [c["text"] for c, r in zip(cases, risk) if r.get("escalate")]
+    return report
+
+
+def ordinary_lines(ordinary: dict) -> List[str]:
+    sig = ordinary["signals"]
+    lines = [
+        "",
+        f"## Ordinary messages (`{ordinary['set']}`, {ordinary['cases']} messages, none a crisis)",
+        "",
+        "| signal | false alarms | rate |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {r['false_alarms']} | {r['false_positive_rate']:.3f} |" for name, r in sig.items()]
+    lines += ["", "| topic | alarms / n |", "|---|---|"]
+    lines += [f"| {t} | {b['alarms']} / {b['n']} |" for t, b in sorted(ordinary["by_topic"].items())]
+    lines += ["", "False alarms:", ""] + ([f"- {t}" for t in ordinary["combined_false_alarms"]] or ["- none"])
+    return lines
+
+
 def holdout_table(holdouts: List[dict]) -> List[str]:
     lines = [
         "",
@@ -133,7 +170,7 @@ def holdout_table(holdouts: List[dict]) -> List[str]:
     return lines
 
 
-def markdown(crisis: dict, nlu: dict, holdouts: List[dict]) -> str:
+def markdown(crisis: dict, nlu: dict, holdouts: List[dict], ordinary: dict) -> str:
     lines = [
         "# Crisis detection and NLU evaluation",
         "",
@@ -152,6 +189,7 @@ def markdown(crisis: dict, nlu: dict, holdouts: List[dict]) -> str:
     lines += ["## Missed by both signals", ""] + [f"- {t}" for t in crisis["combined_misses"]] or ["- none"]
     lines += ["", "## False alarms of the combination", ""] + ([f"- {t}" for t in crisis["combined_false_alarms"]] or ["- none"])
     lines += holdout_table(holdouts)
+    lines += ordinary_lines(ordinary)
     lines += [
         "",
         "## NLU intents (`rasa test nlu` on tests/data/nlu_test.yml, held out)",
@@ -170,13 +208,17 @@ def main() -> int:
     REPORTS.mkdir(exist_ok=True)
     crisis = crisis_report(EVAL_SET)
     holdouts = [crisis_report(path) for path in HOLDOUT_SETS]
+    ordinary = ordinary_report()
     nlu = nlu_report()
-    (REPORTS / "crisis-eval.json").write_text(json.dumps({"crisis": crisis, "holdouts": holdouts, "nlu": nlu}, indent=2))
-    (REPORTS / "crisis-eval.md").write_text(markdown(crisis, nlu, holdouts))
+    (REPORTS / "crisis-eval.json").write_text(
+        json.dumps({"crisis": crisis, "holdouts": holdouts, "ordinary": ordinary, "nlu": nlu}, indent=2)
+    )
+    (REPORTS / "crisis-eval.md").write_text(markdown(crisis, nlu, holdouts, ordinary))
     for report in [crisis] + holdouts:
         print(report["set"])
         for name, r in report["signals"].items():
             print(f"  {name:9s} recall {r['recall']:.3f}  false-positive rate {r['false_positive_rate']:.3f}")
+    print(f"ordinary messages: combined false-positive rate {ordinary['signals']['combined']['false_positive_rate']:.3f}")
     print(f"NLU accuracy {nlu['accuracy']:.3f}; report in reports/crisis-eval.md")
     return 0
 

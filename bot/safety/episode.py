@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Tuple
 
 from bot.safety.detector import SEVERITY_ORDER, RiskAssessment, most_severe
+from bot.safety.responses import question_texts
 from bot.screening.model import Option, Question
 
 ASK_SAFE = "ask_safe"
@@ -29,28 +30,6 @@ MODEL_ONLY_ASSESSMENT = RiskAssessment(is_risk=True, categories=("unspecified",)
 _YES = ("yes", "y", "yeah", "yep", "i'm safe", "im safe", "i am safe", "safe", "si", "sí", "estoy a salvo", "ok")
 _NO = ("no", "n", "nope", "not safe", "i'm not safe", "im not safe", "i am not safe", "no estoy a salvo")
 _NOT_SURE = ("not sure", "i don't know", "i dont know", "idk", "maybe", "no se", "no sé", "no estoy seguro")
-
-_TEXTS = {
-    "en": {
-        "safe_q": "Are you safe right now?",
-        "safe_guidance": "Please answer Yes, No or Not sure. If you are in danger, call 911 now.",
-        "continue_q": "When you feel ready, would you like to keep going with the questions, or stop for now?",
-        "continue_guidance": "Please answer Keep going or Stop for now. You can call or text 988 any time.",
-        "options_safe": ("Yes", "No", "Not sure"),
-        "options_continue": ("Keep going", "Stop for now"),
-        "resume": "Okay, we will keep going. You can stop at any time, and 988 is there for you day and night.",
-    },
-    "es": {
-        "safe_q": "¿Estás a salvo ahora mismo?",
-        "safe_guidance": "Responde Sí, No o No estoy seguro. Si estás en peligro, llama al 911 ahora.",
-        "continue_q": "Cuando estés listo, ¿quieres seguir con las preguntas (en inglés) o parar por ahora?",
-        "continue_guidance": "Responde Seguir o Parar. Puedes llamar o enviar un mensaje al 988 en cualquier momento.",
-        "options_safe": ("Sí", "No", "No estoy seguro"),
-        "options_continue": ("Seguir", "Parar"),
-        "resume": "Está bien, seguimos. Puedes parar cuando quieras. El 988 está disponible día y noche.",
-    },
-}
-
 
 @dataclass(frozen=True)
 class CrisisState:
@@ -125,15 +104,15 @@ def followup_question(state: CrisisState) -> Optional[Question]:
     """The crisis question to ask now, or None when no episode is open."""
     if not state.open:
         return None
-    texts = _TEXTS[state.language]
+    texts = question_texts(state.language)
     if state.stage == ASK_CONTINUE:
         return Question(
             id=CONTINUE_QUESTION_ID,
             section="crisis",
-            text=texts["continue_q"],
+            text=texts["continue"],
             kind="choice",
             options=_options(
-                texts["options_continue"],
+                texts["continue_options"],
                 ("continue", "stop"),
                 (
                     ("keep going", "continue", "go on", "yes", "y", "ok", "okay", "sure", "seguir", "si", "sí"),
@@ -145,9 +124,9 @@ def followup_question(state: CrisisState) -> Optional[Question]:
     return Question(
         id=SAFE_QUESTION_ID,
         section="crisis",
-        text=texts["safe_q"],
+        text=texts["safe"],
         kind="choice",
-        options=_options(texts["options_safe"], ("yes", "no", "not_sure"), (_YES, _NO, _NOT_SURE)),
+        options=_options(texts["safe_options"], ("yes", "no", "not_sure"), (_YES, _NO, _NOT_SURE)),
         guidance=texts["safe_guidance"],
     )
 
@@ -169,4 +148,4 @@ def answer_followup(state: CrisisState, question_id: str, value: str) -> Tuple[C
 
 
 def resume_text(language: str) -> str:
-    return _TEXTS["es" if language == "es" else "en"]["resume"]
+    return question_texts(language)["resume"]

@@ -17,6 +17,9 @@ from bot.safety.detector import CATEGORY_ORDER, RiskAssessment
 DEFAULT_RESPONSES_PATH = Path(__file__).resolve().parent.parent.parent / "data" / "clinic" / "crisis_responses.yml"
 LANGUAGES: tuple[str, ...] = ("en", "es")
 FOLLOWUP_KINDS: tuple[str, ...] = ("unsafe_now", "safe_now")
+QUESTION_KEYS: tuple[str, ...] = (
+    "safe", "safe_guidance", "safe_options", "continue", "continue_guidance", "continue_options", "resume",
+)
 # Categories whose specific resource (Poison Control, the DV hotline) is added whenever they match.
 EXTRA_CATEGORIES: tuple[str, ...] = ("overdose", "danger_from_others")
 
@@ -53,6 +56,7 @@ def parse_responses(data: Any) -> dict[str, dict[str, Any]]:
             "staff_notified": _text(block, "staff_notified", language),
             "repeat": _text(block, "repeat", language),
             "followup": {k: _text(block.get("followup"), k, f"{language}.followup") for k in FOLLOWUP_KINDS},
+            "questions": {k: _text(block.get("questions"), k, f"{language}.questions") for k in QUESTION_KEYS},
         }
     return parsed
 
@@ -99,3 +103,11 @@ def followup_reply(kind: str, language: str = "en") -> str:
     if kind not in FOLLOWUP_KINDS:
         raise ValueError(f"unknown follow-up kind {kind!r}; expected one of {', '.join(FOLLOWUP_KINDS)}")
     return _default_responses()[_language(language)]["followup"][kind]
+
+
+def question_texts(language: str = "en") -> dict[str, Any]:
+    """Wording of the crisis follow-up questions; `*_options` come back as a tuple of button titles."""
+    texts: dict[str, Any] = dict(_default_responses()[_language(language)]["questions"])
+    for key in ("safe_options", "continue_options"):
+        texts[key] = tuple(part.strip() for part in texts[key].split("|"))
+    return texts
