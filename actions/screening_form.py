@@ -78,7 +78,7 @@ class ValidateScreeningForm(FormValidationAction):
         text = latest_text(tracker)
         intent, confidence = latest_intent(tracker)
         parsed = parse_answer(step.question, text)
-        if not is_answer_attempt(step.question, parsed.ok, intent, confidence):
+        if not is_answer_attempt(step.question, parsed.ok, intent, confidence, text):
             return {}  # the form rejects; a rule for the interruption takes over, then the question is asked again
         return {FORM_SLOT: text}
 

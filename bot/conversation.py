@@ -32,9 +32,20 @@ CLINIC_QUESTION_INTENTS = frozenset(
 CONTROL_INTENTS = frozenset({"talk_to_human", "start_over", "stop", "goodbye"})
 CRISIS_INTENT = "crisis"
 INTERRUPTION_INTENTS = CLINIC_QUESTION_INTENTS | CONTROL_INTENTS | {CRISIS_INTENT}
-# A free-text question accepts anything, so only a confident interruption takes precedence over it.
+# A free-text question accepts anything, so only a confident interruption takes precedence over it, and a
+# clinic question only when the reply is shaped like a question ("bupropion" at "What medicines do you take
+# now?" is an answer, even though it looks like a medication question to the classifier).
 FREE_TEXT_INTERRUPTION_CONFIDENCE = 0.8
 FREE_TEXT_KINDS = frozenset({"text"})
+_QUESTION_WORDS = frozenset(
+    "how what whats what's is are can could do does did will would should where when why who which may "
+    "cuanto cuánto que qué donde dónde cuando cuándo como cómo puedo es son hay".split()
+)
+
+
+def looks_like_question(text: str) -> bool:
+    words = text.strip().lower().lstrip("¿").split()
+    return text.strip().endswith("?") or (bool(words) and words[0] in _QUESTION_WORDS)
 
 ENDED_STOPPED = "stopped"
 
@@ -124,7 +135,9 @@ def current_step(screening: ScreeningState, crisis: CrisisState) -> Optional[Ste
     return next_step(screening.answers, crisis_flag=crisis.flagged)
 
 
-def is_answer_attempt(question: Question, parsed_ok: bool, intent: Optional[str], confidence: float) -> bool:
+def is_answer_attempt(
+    question: Question, parsed_ok: bool, intent: Optional[str], confidence: float, text: str = ""
+) -> bool:
     """Should this reply be treated as an answer to `question` (True) or left to the interruption rules?
 
     A reply that parses as a valid answer is an answer, whatever the classifier thought ("no" is a fine
@@ -135,7 +148,9 @@ def is_answer_attempt(question: Question, parsed_ok: bool, intent: Optional[str]
     if intent == CRISIS_INTENT and question.section != "crisis":
         return False
     if question.kind in FREE_TEXT_KINDS:
-        return not (intent in INTERRUPTION_INTENTS and confidence >= FREE_TEXT_INTERRUPTION_CONFIDENCE)
+        if intent not in INTERRUPTION_INTENTS or confidence < FREE_TEXT_INTERRUPTION_CONFIDENCE:
+            return True
+        return intent in CLINIC_QUESTION_INTENTS and not looks_like_question(text)
     if parsed_ok:
         return True
     return intent not in INTERRUPTION_INTENTS
