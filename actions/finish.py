@@ -49,11 +49,10 @@ class ActionFinishScreening(Action):
                 lead=lead,
                 event_id=stable_event_id(tracker.sender_id, "lead", screening.run),
             )
-            if not services.publish(event):
-                dispatcher.utter_message(text=services.message("handoff_failed"))
+            if not services.publish_or_apologise(dispatcher, event):
                 return []  # not announced: the next message tries again
-            first_name = str(screening.answers.get("contact_first_name") or "").strip()
-            dispatcher.utter_message(text=services.message("finished_with_lead", first_name=first_name))
+            name = services.first_name(screening.answers)
+            dispatcher.utter_message(text=services.message("finished_with_lead", first_name=name))
             return events + [SlotSet("lead_id", event["id"])]
         dispatcher.utter_message(text=services.message(_ENDING_MESSAGES.get(status, "finished_no_contact")))
         return events

@@ -44,11 +44,10 @@ def send_callback_request(dispatcher: CollectingDispatcher, tracker: Tracker, sc
         lead=lead,
         event_id=stable_event_id(tracker.sender_id, "callback", screening.run),
     )
-    if not services.publish(event):
-        dispatcher.utter_message(text=services.message("handoff_failed"))
+    if not services.publish_or_apologise(dispatcher, event):
         return screening
-    first_name = str(screening.answers.get("contact_first_name") or "").strip()
-    dispatcher.utter_message(text=services.message("callback_sent", first_name=first_name))
+    name = services.first_name(screening.answers)
+    dispatcher.utter_message(text=services.message("callback_sent", first_name=name))
     return screening.callback_sent()
 
 

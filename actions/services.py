@@ -41,6 +41,18 @@ def publish(event: Dict[str, Any]) -> bool:
     return True
 
 
+def publish_or_apologise(dispatcher: Any, event: Dict[str, Any]) -> bool:
+    """Store the event; if that fails, tell the visitor it was not sent (and how to reach the clinic)."""
+    if publish(event):
+        return True
+    dispatcher.utter_message(text=message("handoff_failed"))
+    return False
+
+
+def first_name(answers: Dict[str, Any]) -> str:
+    return str(answers.get("contact_first_name") or "").strip()
+
+
 def message(key: str, **values: Any) -> str:
     text = clinic().messages[key]
     return text.format(**values) if values else text

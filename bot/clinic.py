@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
+from bot.yaml_files import read_yaml_mapping
 
-import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROFILE_PATH = PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"
@@ -69,13 +69,7 @@ def _profile_path(path: Optional[Path]) -> Path:
 
 
 def _load(path: Path) -> ClinicProfile:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ClinicProfileError(f"cannot read clinic profile {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ClinicProfileError(f"clinic profile {path} must be a YAML mapping")
+    data = read_yaml_mapping(path, ClinicProfileError, "clinic profile")
     missing = [key for key in ("name", "phone", "phone_e164", "address", "hours") if not data.get(key)]
     if missing:
         raise ClinicProfileError(f"clinic profile {path} is missing: {', '.join(missing)}")

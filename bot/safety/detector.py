@@ -12,9 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
-import yaml
 
 from bot.safety.normalize import normalize
+from bot.yaml_files import read_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +157,7 @@ def parse_lexicon(data: Any) -> RiskLexicon:
 def load_lexicon(path: Union[str, Path, None] = None) -> RiskLexicon:
     """Read and compile a lexicon file (default: data/clinic/risk_lexicon.yml of this repository)."""
     lexicon_path = Path(path) if path is not None else DEFAULT_LEXICON_PATH
-    try:
-        data = yaml.safe_load(lexicon_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise LexiconError(f"cannot read risk lexicon {lexicon_path}: {exc}") from exc
-    return parse_lexicon(data)
+    return parse_lexicon(read_yaml(lexicon_path, LexiconError, "risk lexicon"))
 
 
 @lru_cache(maxsize=8)

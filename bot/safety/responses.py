@@ -10,9 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Union
 
-import yaml
 
 from bot.safety.detector import CATEGORY_ORDER, RiskAssessment
+from bot.yaml_files import read_yaml
 
 DEFAULT_RESPONSES_PATH = Path(__file__).resolve().parent.parent.parent / "data" / "clinic" / "crisis_responses.yml"
 LANGUAGES: tuple[str, ...] = ("en", "es")
@@ -63,11 +63,7 @@ def parse_responses(data: Any) -> dict[str, dict[str, Any]]:
 
 def load_responses(path: Union[str, Path, None] = None) -> dict[str, dict[str, Any]]:
     responses_path = Path(path) if path is not None else DEFAULT_RESPONSES_PATH
-    try:
-        data = yaml.safe_load(responses_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ResponsesError(f"cannot read crisis responses {responses_path}: {exc}") from exc
-    return parse_responses(data)
+    return parse_responses(read_yaml(responses_path, ResponsesError, "crisis responses"))
 
 
 @lru_cache(maxsize=1)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import yaml
 
 from bot.screening.model import KINDS, Option, Question
+from bot.yaml_files import read_yaml_mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONTENT_DIR = PROJECT_ROOT / "data" / "clinic"
@@ -56,14 +56,7 @@ class ScreeningContent:
 
 
 def _read_yaml(path: Path) -> Dict[str, Any]:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ContentError(f"{path} must hold a YAML mapping")
-    return data
+    return read_yaml_mapping(path, ContentError, "screening content")
 
 
 def _options(raw: Any, where: str) -> Tuple[Option, ...]:

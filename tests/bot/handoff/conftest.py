@@ -179,3 +179,12 @@ def receiver():
     server = Receiver().start()
     yield server
     server.close()
+
+
+async def wait_for(condition, timeout_s: float = 15.0) -> None:
+    """Poll `condition` until it holds; fail the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)

@@ -11,7 +11,7 @@ from bot.handoff.deliverer import USER_AGENT, Deliverer
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import encode_event, sign
 
-from .conftest import SECRET, make_crisis_event, make_lead_event
+from .conftest import SECRET, make_crisis_event, make_lead_event, wait_for
 
 
 @pytest.fixture
@@ -25,14 +25,6 @@ def make_deliverer(outbox, url, **overrides) -> Deliverer:
     options = dict(timeout_s=2.0, dead_after_s=60.0, poll_interval_s=0.05, backoff_base_s=0.05, backoff_cap_s=0.2)
     options.update(overrides)
     return Deliverer(outbox, url, SECRET, **options)
-
-
-async def wait_for(condition, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.mark.asyncio

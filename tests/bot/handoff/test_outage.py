@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from bot.handoff.deliverer import Deliverer
 from bot.handoff.outbox import Outbox
 
-from .conftest import SECRET, make_crisis_event, make_lead_event
+from .conftest import SECRET, make_crisis_event, make_lead_event, wait_for
 
 REPORT = Path(__file__).resolve().parents[3] / "reports" / "outage-delivery.md"
 PHASE_503_S = 1.5
@@ -56,14 +56,6 @@ def write_report() -> None:
     lines.append("")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines))
-
-
-async def wait_for(condition, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.mark.asyncio
