@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from bot.inbox.passwords import hash_password
-from tests.e2e.stack import SECRET, Receiver, Stack, free_port
+from tests.e2e.stack import SECRET, Receiver, Stack, free_port, http_status
 from tests.e2e.test_screening_e2e import QUALIFIED_CLICKER
 from tests.e2e.visitor import Visitor
 
@@ -112,9 +112,10 @@ def test_a_tampered_event_is_refused_by_the_inbox(inbox_stack):
     assert error.value.code == 401
 
 
-def test_a_lead_taken_while_the_backend_is_down_survives_a_killed_stack(tmp_path):
-    """Backend refusing connections, the stack SIGKILLed with the lead pending, then restarted while the
-    backend answers 503 twice: the lead arrives exactly once, signed, under its original key."""
+@pytest.mark.parametrize("how", ["kill", "stop"])
+def test_a_lead_taken_while_the_backend_is_down_survives_a_stopped_stack(tmp_path, how):
+    """Backend refusing connections, the stack SIGKILLed (or stopped with SIGTERM) with the lead pending, then
+    restarted while the backend answers 503 twice: the lead arrives exactly once, signed, under its key."""
     receiver = Receiver(SECRET, unavailable_first=2)  # not started yet: connections are refused
     stack = Stack(
         rasa_port=free_port(), action_port=free_port(), inbox_port=free_port(), data_dir=tmp_path,
@@ -127,7 +128,9 @@ def test_a_lead_taken_while_the_backend_is_down_survives_a_killed_stack(tmp_path
         last = visitor.run()
         assert "Maria" in " ".join(m.get("text") or "" for m in last)  # told it was sent: it is in the outbox
         time.sleep(1.0)
-        stack.kill()
+        stack.kill() if how == "kill" else stack.stop()
+        assert http_status(f"http://127.0.0.1:{stack.rasa_port}/") == 0  # every process of the stack is gone
+        assert http_status(f"http://127.0.0.1:{stack.inbox_port}/health") == 0
         receiver.start()
         started = time.monotonic()
         stack.start()
@@ -142,4 +145,4 @@ def test_a_lead_taken_while_the_backend_is_down_survives_a_killed_stack(tmp_path
     assert arrived[0].signature_ok
     assert arrived[0].headers["Idempotency-Key"] == arrived[0].event["id"]
     assert receiver.refused == 2
-    print(f"lead delivered {delay:.1f}s after the restart, after 2 answers of 503")
+    print(f"[{how}] lead delivered {delay:.1f}s after the restart, after 2 answers of 503")
