@@ -36,6 +36,7 @@ def inbox_stack(tmp_path_factory):
             "INBOX_API_TOKEN": API_TOKEN,
             "INBOX_ADMIN_USER": "staff",
             "INBOX_ADMIN_PASSWORD_HASH": hash_password(STAFF_PASSWORD),
+            "INBOX_COOKIE_SECURE": "false",  # urllib's cookie jar keeps Secure cookies off plain http
         },
     )
     stack.start()

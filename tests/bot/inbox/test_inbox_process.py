@@ -85,6 +85,7 @@ async def test_module_generates_password_serves_and_stops_on_sigterm(tmp_path: P
         "INBOX_ADMIN_USER": "frontdesk",
         "INBOX_ADMIN_PASSWORD_HASH": "",  # empty wins over any .env: forces the generated password
         "INBOX_API_TOKEN": "",
+        "INBOX_COOKIE_SECURE": "false",  # this test client speaks plain http, so it must get the cookie back
         "HANDOFF_SECRET": HANDOFF_SECRET,
         "HANDOFF_URL": "",
         "PYTHONUNBUFFERED": "1",
