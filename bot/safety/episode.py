@@ -6,7 +6,7 @@ never resumes on its own. Staff get one alert per episode; the lead carries the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Optional, Tuple
 
 from bot.safety.detector import SEVERITY_ORDER, RiskAssessment, most_severe

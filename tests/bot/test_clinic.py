@@ -19,7 +19,6 @@ def test_profile_basics():
 def test_all_faq_topics_present():
     assert FAQ_TOPICS == ("cost", "insurance", "location", "hours", "infusion_experience", "side_effects",
                           "sessions", "safety", "what_is_ketamine", "about_bot", "medications")
-    profile = load_clinic_profile()
     for topic in FAQ_TOPICS:
         answer = faq_answer(topic)
         assert answer and "{" not in answer, topic

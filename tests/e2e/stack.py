@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 from aiohttp import web
 
-from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from bot.handoff.signing import SIGNATURE_HEADER, verify
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-handoff-secret"
