@@ -36,7 +36,6 @@ def inbox_stack(tmp_path_factory):
             "INBOX_API_TOKEN": API_TOKEN,
             "INBOX_ADMIN_USER": "staff",
             "INBOX_ADMIN_PASSWORD_HASH": hash_password(STAFF_PASSWORD),
-            "INBOX_COOKIE_SECURE": "false",  # urllib's cookie jar keeps Secure cookies off plain http
         },
     )
     stack.start()
@@ -51,6 +50,16 @@ def get(url, token=None, opener=None):
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+class LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
+    """Like browsers: a Secure cookie may travel to http://127.0.0.1 (a potentially trustworthy origin)."""
+
+    def return_ok_secure(self, cookie, request):
+        return urllib.parse.urlparse(request.get_full_url()).hostname == "127.0.0.1" or super().return_ok_secure(cookie, request)
+
+    def set_ok(self, cookie, request):
+        return True if cookie.secure and urllib.parse.urlparse(request.get_full_url()).hostname == "127.0.0.1" else super().set_ok(cookie, request)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -89,7 +98,7 @@ def test_without_handoff_url_the_lead_reaches_the_bundled_inbox_for_staff_only(i
     assert get(f"{base}/export.csv")[0] in (302, 303, 401)
 
     # Signed-in staff see it, with the visitor's text escaped.
-    jar = http.cookiejar.CookieJar()
+    jar = http.cookiejar.CookieJar(policy=LoopbackIsSecure())
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     status, page = get(f"{base}/login", opener=opener)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -147,3 +156,28 @@ def test_a_lead_taken_while_the_backend_is_down_survives_a_stopped_stack(tmp_pat
     assert arrived[0].headers["Idempotency-Key"] == arrived[0].event["id"]
     assert receiver.refused == 2
     print(f"[{how}] lead delivered {delay:.1f}s after the restart, after 2 answers of 503")
+
+
+@pytest.mark.asyncio
+async def test_staff_sign_in_and_see_leads_in_a_real_browser(inbox_stack):
+    """Headless Chromium on http://127.0.0.1 (the `make run` default): the Secure, SameSite=Strict session
+    cookie works, the CSRF-protected form signs in, and the visitor's name is shown as text, not markup."""
+    from tests.e2e.browser import Browser, chromium_path
+
+    assert chromium_path(), "Debian's chromium is required (.ci/run installs it)"
+    visitor = Visitor(inbox_stack.say, dict(QUALIFIED_CLICKER, contact_first_name='"><img src=x onerror=alert(1)>'))
+    visitor.run()
+    base = f"http://127.0.0.1:{inbox_stack.inbox_port}"
+    assert wait_for_lead(base, visitor.sender)
+    async with Browser() as browser:
+        await browser.goto(f"{base}/")
+        assert "/login" in await browser.evaluate("location.pathname")
+        await browser.submit(
+            "document.querySelector('input[name=username]').value='staff';"
+            f"document.querySelector('input[name=password]').value={json.dumps(STAFF_PASSWORD)};"
+            "document.querySelector('form').submit();"
+        )
+        assert await browser.evaluate("location.pathname") == "/"
+        text = await browser.evaluate("document.body.innerText")
+        assert '"><img src=x onerror=alert(1)>' in text  # shown as text
+        assert await browser.evaluate("document.querySelectorAll('img[src=x]').length") == 0
