@@ -48,6 +48,7 @@ run: setup train
 	$(PY) -m bot.launcher
 
 test: setup train
+	@scripts/ensure_chromium.sh
 	$(PY) -m pytest -q tests --ignore=tests/bot/inbox
 	$(SPY) -m pytest -q tests/bot/inbox tests/bot/handoff
 
