@@ -153,3 +153,14 @@ def test_ordinary_messages_mid_screening_raise_at_most_one_alert_in_twenty(stack
     time.sleep(2.0)
     alerted = [t for t, s in zip(ORDINARY, senders) if stack.receiver.events(s, "crisis.alert")]
     assert len(alerted) <= 1, alerted
+
+
+@pytest.mark.parametrize("idiom", ["this traffic is killing me", "I'm dying to know", "dead line"])
+def test_benign_idioms_named_in_the_brief_raise_nothing(stack, idiom):
+    visitor = Visitor(stack.say, {})
+    visitor.send("hi")
+    messages = visitor.send(idiom)
+    assert "988" not in reply_text(messages)
+    assert asked(messages) == "consent"  # the question is simply asked again
+    time.sleep(1.0)
+    assert stack.receiver.events(visitor.sender, "crisis.alert") == []
