@@ -18,13 +18,20 @@ from actions.crisis import escalate
 from actions.state import channel, crisis_state, is_fresh_reply, latest_intent, latest_text, screening_state
 from bot.conversation import CALLBACK_OFFER_ID, ScreeningState, current_step, is_answer_attempt
 from bot.handoff.events import callback_requested, stable_event_id
-from bot.screening.lead import contact_summary
 from bot.safety.detector import assess_risk
-from bot.safety.episode import PHQ9_ITEM9_ASSESSMENT, PHQ9_ITEM9_CATEGORY, answer_followup, open_episode, resume_text
+from bot.safety.episode import (
+    PHQ9_ITEM9_ASSESSMENT,
+    PHQ9_ITEM9_CATEGORY,
+    CrisisState,
+    answer_followup,
+    open_episode,
+    resume_text,
+)
 from bot.safety.responses import followup_reply
 from bot.screening.answers import parse_answer
 from bot.screening.flow import record_answer
-from bot.screening.model import Question
+from bot.screening.lead import contact_summary
+from bot.screening.model import ParsedAnswer, Question
 from bot.screening.scoring import risk_item_positive
 
 FORM_SLOT = "answer"
@@ -49,6 +56,56 @@ def send_callback_request(dispatcher: CollectingDispatcher, tracker: Tracker, sc
     name = services.first_name(screening.answers)
     dispatcher.utter_message(text=services.message("callback_sent", first_name=name))
     return screening.callback_sent()
+
+
+def answer_crisis_question(
+    dispatcher: CollectingDispatcher,
+    text: str,
+    question: Question,
+    parsed: ParsedAnswer,
+    crisis: CrisisState,
+    screening: ScreeningState,
+) -> "tuple[CrisisState, ScreeningState]":
+    """"Are you safe right now?" / "keep going or stop?": reply, and resume or end only as the visitor chose."""
+    more_risk = assess_risk(text)
+    if more_risk.is_risk:  # e.g. "no, I have the pills here": same episode (no new alert), worse severity
+        crisis, _ = open_episode(crisis, more_risk)
+    crisis, reply_kind, stopped = answer_followup(crisis, question.id, str(parsed.value))
+    if reply_kind == "resume":
+        dispatcher.utter_message(text=resume_text(crisis.language))
+    elif reply_kind:
+        dispatcher.utter_message(text=followup_reply(reply_kind, crisis.language))
+    return crisis, screening.stopped() if stopped else screening
+
+
+def answer_screening_question(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    question: Question,
+    parsed: ParsedAnswer,
+    screening: ScreeningState,
+    crisis: CrisisState,
+) -> "tuple[ScreeningState, CrisisState]":
+    """Record a validated answer; send a call-back request once it can be made; escalate a risk item."""
+    if question.id == CALLBACK_OFFER_ID:
+        screening = screening.answer_callback_offer(parsed.value == "yes")
+        if parsed.value != "yes":
+            dispatcher.utter_message(text=services.message("callback_declined"))
+    else:
+        screening = screening.with_answers(record_answer(screening.answers, question, parsed))
+    if screening.callback_ready():
+        screening = send_callback_request(dispatcher, tracker, screening)
+    # A risk item (PHQ-9 item 9) answered above "Not at all" opens a crisis episode (data/clinic/instruments.yml).
+    if risk_item_positive({question.id: parsed.value}):
+        crisis = escalate(
+            dispatcher,
+            tracker,
+            crisis,
+            PHQ9_ITEM9_ASSESSMENT,
+            trigger_text=f"PHQ-9 item 9 answered: {parsed.display}",
+            extra_categories=(PHQ9_ITEM9_CATEGORY,),
+        )
+    return screening, crisis
 
 
 class ValidateScreeningForm(FormValidationAction):
@@ -96,36 +153,9 @@ class ValidateScreeningForm(FormValidationAction):
             return {FORM_SLOT: None}
 
         if question.section == "crisis":
-            more_risk = assess_risk(value)
-            if more_risk.is_risk:  # e.g. "no, I have the pills here": same episode (no new alert), worse severity
-                crisis, _ = open_episode(crisis, more_risk)
-            crisis, reply_kind, stopped = answer_followup(crisis, question.id, str(parsed.value))
-            if reply_kind == "resume":
-                dispatcher.utter_message(text=resume_text(crisis.language))
-            elif reply_kind:
-                dispatcher.utter_message(text=followup_reply(reply_kind, crisis.language))
-            if stopped:
-                screening = screening.stopped()
-            return {FORM_SLOT: None, "crisis": crisis.to_slot(), "screening": screening.to_slot()}
-
-        if question.id == CALLBACK_OFFER_ID:
-            screening = screening.answer_callback_offer(parsed.value == "yes")
-            if parsed.value != "yes":
-                dispatcher.utter_message(text=services.message("callback_declined"))
+            crisis, screening = answer_crisis_question(dispatcher, value, question, parsed, crisis, screening)
         else:
-            screening = screening.with_answers(record_answer(screening.answers, question, parsed))
-        if screening.callback_ready():
-            screening = send_callback_request(dispatcher, tracker, screening)
-        # A risk item (PHQ-9 item 9) answered above "Not at all" opens a crisis episode (data/clinic/instruments.yml).
-        if risk_item_positive({question.id: parsed.value}):
-            crisis = escalate(
-                dispatcher,
-                tracker,
-                crisis,
-                PHQ9_ITEM9_ASSESSMENT,
-                trigger_text=f"PHQ-9 item 9 answered: {parsed.display}",
-                extra_categories=(PHQ9_ITEM9_CATEGORY,),
-            )
+            screening, crisis = answer_screening_question(dispatcher, tracker, question, parsed, screening, crisis)
         return {FORM_SLOT: None, "screening": screening.to_slot(), "crisis": crisis.to_slot()}
 
 
