@@ -83,6 +83,8 @@ class Settings:
     inbox_cookie_secure: bool
     max_message_chars: int
     transcript_retention_minutes: float
+    outbox_retention_days: float
+    inbox_retention_days: float
     clinic_profile: Path
 
     @property
@@ -130,5 +132,7 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         inbox_cookie_secure=_env_bool("INBOX_COOKIE_SECURE", True),
         max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
         transcript_retention_minutes=_env_float("TRANSCRIPT_RETENTION_MINUTES", 24 * 60.0),
+        outbox_retention_days=_env_float("OUTBOX_RETENTION_DAYS", 7.0),
+        inbox_retention_days=_env_float("INBOX_RETENTION_DAYS", 180.0),
         clinic_profile=Path(_env("CLINIC_PROFILE", str(PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"))),
     )

@@ -235,6 +235,17 @@ class Outbox:
                 .values(status=DEAD, attempts=outbox_events.c.attempts + 1, last_error=_short_error(error))
             )
 
+    def purge_delivered(self, before: datetime) -> int:
+        """Delete events delivered before `before`: the receiver has them, and their bodies are health
+        information. Pending and dead events are never purged."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                outbox_events.delete().where(
+                    outbox_events.c.status == DELIVERED, outbox_events.c.delivered_at < _epoch(before)
+                )
+            )
+        return int(result.rowcount or 0)
+
     def stats(self) -> dict:
         """{"pending": n, "dead": n, "delivered": n, "oldest_pending_age_s": x} (x is 0.0 with nothing pending)."""
         table = outbox_events

@@ -482,6 +482,43 @@ def _deliverer_context() -> Callable[[web.Application], Any]:
     return context
 
 
+HOUSEKEEPING_INTERVAL_S = 3600.0
+
+
+async def purge_expired(state: "InboxState", now: float) -> None:
+    """Bounded retention: delivered outbox events after OUTBOX_RETENTION_DAYS, closed leads and alerts after
+    INBOX_RETENTION_DAYS. Counts only in the log."""
+    settings = state.settings
+    closed = await _in_thread(state.store.purge_closed, now - settings.inbox_retention_days * 86400.0)
+    delivered = 0
+    if state.outbox is not None and hasattr(state.outbox, "purge_delivered"):
+        before = _dt.datetime.fromtimestamp(now - settings.outbox_retention_days * 86400.0, tz=_dt.timezone.utc)
+        delivered = await _in_thread(state.outbox.purge_delivered, before)
+    if closed or delivered:
+        logger.info("retention: removed %d closed inbox items and %d delivered outbox events", closed, delivered)
+
+
+def _housekeeping_context() -> Callable[[web.Application], Any]:
+    async def context(app: web.Application) -> Any:
+        state = app[STATE]
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await purge_expired(state, _dt.datetime.now(tz=_dt.timezone.utc).timestamp())
+                except Exception as exc:  # keep serving; try again next round
+                    logger.warning("retention purge failed (%s)", type(exc).__name__)
+                await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+
+        task = asyncio.ensure_future(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context
+
+
 def create_app(settings: Any, *, start_deliverer: bool = True) -> web.Application:
     admin_hash = resolve_admin_password_hash(
         settings.inbox_admin_password_hash,
@@ -496,6 +533,7 @@ def create_app(settings: Any, *, start_deliverer: bool = True) -> web.Applicatio
     app.cleanup_ctx.append(_outbox_context(start_deliverer))
     if start_deliverer:
         app.cleanup_ctx.append(_deliverer_context())
+    app.cleanup_ctx.append(_housekeeping_context())
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)

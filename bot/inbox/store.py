@@ -231,6 +231,19 @@ class InboxStore:
         m = row._mapping
         return StaffSession(username=m["username"], csrf_token=m["csrf_token"], expires_at=float(m["expires_at"]))
 
+    def purge_closed(self, before: float) -> int:
+        """Delete closed leads and alerts received before `before` (epoch seconds), with their history."""
+        closed_old = sa.select(inbox_events.c.id).where(
+            inbox_events.c.status == "closed", inbox_events.c.received_at < before
+        )
+        with self.engine.begin() as conn:
+            ids = [row[0] for row in conn.execute(closed_old)]
+            if not ids:
+                return 0
+            conn.execute(inbox_status_changes.delete().where(inbox_status_changes.c.event_id.in_(ids)))
+            conn.execute(inbox_events.delete().where(inbox_events.c.id.in_(ids)))
+        return len(ids)
+
     def delete_session(self, token_hash: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(inbox_sessions.delete().where(inbox_sessions.c.token_hash == token_hash))

@@ -177,3 +177,22 @@ def test_sqlite_uses_wal_and_creates_its_directory(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
     engine.dispose()
+
+
+def test_delivered_events_past_retention_are_purged_pending_and_dead_never(database_url):
+    from datetime import datetime, timedelta, timezone
+
+    from bot.handoff.outbox import Outbox
+
+    outbox = Outbox(database_url)
+    now = datetime.now(timezone.utc)
+    delivered_old, delivered_new, pending, dead = (make_lead_event(n) for n in range(4))
+    for event in (delivered_old, delivered_new, pending, dead):
+        outbox.enqueue(event)
+    outbox.mark_delivered(delivered_old["id"], now - timedelta(days=10))
+    outbox.mark_delivered(delivered_new["id"], now)
+    outbox.mark_dead(dead["id"], "gave up")
+    assert outbox.purge_delivered(before=now - timedelta(days=7)) == 1
+    stats = outbox.stats()
+    assert (stats["delivered"], stats["pending"], stats["dead"]) == (1, 1, 1)
+    outbox.close()

@@ -70,3 +70,17 @@ def test_sessions_expire_and_can_be_deleted(store: InboxStore) -> None:
     assert store.get_session("h1", now=now + 61) is None
     store.delete_session("h1")
     assert store.get_session("h1") is None
+
+
+def test_closed_items_past_retention_are_purged_with_their_history(store: InboxStore) -> None:
+    old_closed, old_open, new_closed = lead_event(), alert_event(), lead_event()
+    store.add_event(old_closed["id"], "lead.created", old_closed["created_at"], old_closed, received_at=1000.0)
+    store.add_event(old_open["id"], "crisis.alert", old_open["created_at"], old_open, received_at=1000.0)
+    store.add_event(new_closed["id"], "lead.created", new_closed["created_at"], new_closed, received_at=5000.0)
+    store.change_status(old_closed["id"], "closed", "staff")
+    store.change_status(new_closed["id"], "closed", "staff")
+    assert store.purge_closed(before=2000.0) == 1
+    assert store.get_event(old_closed["id"]) is None and store.status_history(old_closed["id"]) == []
+    assert store.get_event(old_open["id"]) is not None  # not closed: kept, however old
+    assert store.get_event(new_closed["id"]) is not None  # closed but recent: kept
+    assert store.purge_closed(before=2000.0) == 0
