@@ -7,13 +7,13 @@ import os
 import re
 import secrets
 import socket
-import uuid
 from typing import Any, AsyncIterator, Optional
 
 import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.handoff import events
 from bot.handoff.signing import encode_event, sign
 from bot.inbox.app import STATE, create_app
 from bot.inbox.passwords import hash_password
@@ -146,30 +146,26 @@ def lead_event(first_name: str = "Ana", event_id: Optional[str] = None, **lead_o
         "crisis": {"flagged": False, "categories": []},
     }
     lead.update(lead_overrides)
-    return {
-        "type": "lead.created",
-        "id": event_id or str(uuid.uuid4()),
-        "schema_version": 1,
-        "conversation_id": "conv-" + secrets.token_hex(4),
-        "channel": "rest",
-        "created_at": "2026-11-27T01:02:03Z",
-        "lead": lead,
-    }
+    return events.lead_created(
+        conversation_id="conv-" + secrets.token_hex(4),
+        channel="rest",
+        lead=lead,
+        event_id=event_id,
+        created_at="2026-11-27T01:02:03Z",
+    )
 
 
 def alert_event(first_name: str = "Sam", message: str = "visitor message", event_id: Optional[str] = None) -> dict:
-    return {
-        "type": "crisis.alert",
-        "id": event_id or str(uuid.uuid4()),
-        "schema_version": 1,
-        "conversation_id": "conv-" + secrets.token_hex(4),
-        "channel": "sms",
-        "created_at": "2026-11-27T01:05:00Z",
-        "severity": "high",
-        "categories": ["suicidal_ideation"],
-        "message": message,
-        "contact": {"first_name": first_name, "phone": "+18185550101"},
-    }
+    return events.crisis_alert(
+        conversation_id="conv-" + secrets.token_hex(4),
+        channel="sms",
+        severity="high",
+        categories=["suicidal_thoughts"],
+        message=message,
+        contact={"first_name": first_name, "phone": "+18185550101"},
+        event_id=event_id,
+        created_at="2026-11-27T01:05:00Z",
+    )
 
 
 def signed_headers(body: bytes, event_id: str, secret: str = HANDOFF_SECRET) -> dict:
