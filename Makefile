@@ -45,12 +45,12 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@touch $@
 
 run: setup train
-	$(PY) -m bot.launcher
+	$(PY) -m services.launcher
 
 test: setup train
 	@scripts/ensure_chromium.sh
-	$(PY) -m pytest -q tests --ignore=tests/bot/inbox
-	$(SPY) -m pytest -q tests/bot/inbox tests/bot/handoff
+	$(PY) -m pytest -q tests --ignore=tests/services
+	$(SPY) -m pytest -q tests/services tests/bot/handoff
 
 eval: setup train
 	$(PY) scripts/evaluate.py

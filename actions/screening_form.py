@@ -16,7 +16,8 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.crisis import escalate
 from actions.state import channel, crisis_state, is_fresh_reply, latest_intent, latest_text, screening_state
-from bot.conversation import CALLBACK_OFFER_ID, ScreeningState, current_step, is_answer_attempt
+from bot.conversation import current_step, is_answer_attempt
+from bot.screening.state import CALLBACK_OFFER_ID, ScreeningState
 from bot.handoff.events import callback_requested, stable_event_id
 from bot.safety.detector import assess_risk
 from bot.safety.episode import (

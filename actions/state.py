@@ -5,7 +5,7 @@ from typing import Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from bot.conversation import ScreeningState
+from bot.screening.state import ScreeningState
 from bot.safety.episode import CrisisState
 
 

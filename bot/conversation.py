@@ -6,12 +6,18 @@ crisis...). Everything here is pure and JSON-in/JSON-out so the Rasa actions sta
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Mapping, Optional
+from typing import Optional
 
 from bot.safety.episode import CrisisState, followup_question
-from bot.screening.flow import next_step, question_by_id, screening_status
+from bot.screening.flow import next_step, question_by_id
 from bot.screening.model import Question, Step
+from bot.screening.state import (
+    CALLBACK_CONTACT_IDS,
+    CALLBACK_OFFER_ID,
+    CALLBACK_OFFERED,
+    CALLBACK_REQUESTED,
+    ScreeningState,
+)
 
 # Intents the rules in data/rules/ handle when a reply is not an answer to the question asked.
 CLINIC_QUESTION_INTENTS = frozenset(
@@ -46,78 +52,6 @@ _QUESTION_WORDS = frozenset(
 def looks_like_question(text: str) -> bool:
     words = text.strip().lower().lstrip("¿").split()
     return text.strip().endswith("?") or (bool(words) and words[0] in _QUESTION_WORDS)
-
-ENDED_STOPPED = "stopped"
-
-# "Talk to a person" offers a call back; a yes asks just enough to call (then the screening goes on, and
-# those answers are not asked again).
-CALLBACK_OFFER_ID = "callback_offer"
-CALLBACK_CONTACT_IDS = ("contact_first_name", "contact_phone")
-CALLBACK_OFFERED = "offered"
-CALLBACK_REQUESTED = "requested"
-CALLBACK_SENT = "sent"
-
-
-@dataclass(frozen=True)
-class ScreeningState:
-    """The `screening` slot: validated answers plus bookkeeping."""
-
-    answers: Dict[str, Any] = field(default_factory=dict)
-    run: int = 1
-    ended: Optional[str] = None
-    announced: bool = False
-    callback: Optional[str] = None
-
-    @classmethod
-    def from_slot(cls, value: Any) -> "ScreeningState":
-        if not isinstance(value, Mapping):
-            return cls()
-        answers = value.get("answers")
-        return cls(
-            answers=dict(answers) if isinstance(answers, Mapping) else {},
-            run=int(value.get("run") or 1),
-            ended=value.get("ended") if isinstance(value.get("ended"), str) else None,
-            announced=bool(value.get("announced")),
-            callback=value.get("callback") if isinstance(value.get("callback"), str) else None,
-        )
-
-    def to_slot(self) -> dict:
-        return {
-            "answers": dict(self.answers),
-            "run": self.run,
-            "ended": self.ended,
-            "announced": self.announced,
-            "callback": self.callback,
-        }
-
-    def restarted(self) -> "ScreeningState":
-        return ScreeningState(answers={}, run=self.run + 1)
-
-    def with_answers(self, answers: Dict[str, Any]) -> "ScreeningState":
-        return replace(self, answers=answers)
-
-    def callback_offered(self) -> "ScreeningState":
-        """Offer a call back unless one is already on its way (or the visitor is a minor)."""
-        if self.callback in (CALLBACK_REQUESTED, CALLBACK_SENT) or self.status() == "minor":
-            return self
-        return replace(self, callback=CALLBACK_OFFERED)
-
-    def answer_callback_offer(self, wants_call: bool) -> "ScreeningState":
-        return replace(self, callback=CALLBACK_REQUESTED if wants_call else None)
-
-    def callback_ready(self) -> bool:
-        """A call back was asked for and everything needed to make it is known: time to send it."""
-        return self.callback == CALLBACK_REQUESTED and all(q in self.answers for q in CALLBACK_CONTACT_IDS)
-
-    def callback_sent(self) -> "ScreeningState":
-        return replace(self, callback=CALLBACK_SENT)
-
-    def stopped(self) -> "ScreeningState":
-        return replace(self, ended=ENDED_STOPPED)
-
-    def status(self) -> str:
-        return self.ended or screening_status(self.answers)
-
 
 def current_step(screening: ScreeningState, crisis: CrisisState) -> Optional[Step]:
     """What to ask now: the crisis follow-up while an episode is open, else the next screening question."""

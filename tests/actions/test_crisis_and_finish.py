@@ -9,7 +9,7 @@ from actions import services
 from actions.crisis import ActionCrisisResponse
 from actions.finish import ActionFinishScreening
 from actions.interruptions import ActionAnswerClinicQuestion, ActionStartOver, ActionStop
-from bot.conversation import ScreeningState
+from bot.screening.state import ScreeningState
 from bot.handoff.events import validate_event
 from bot.safety.episode import CrisisState
 from tests.actions.conftest import make_tracker

@@ -6,7 +6,7 @@ from rasa_sdk.events import SlotSet
 
 from actions import services
 from actions.screening_form import ActionAskAnswer, ValidateScreeningForm
-from bot.conversation import ScreeningState
+from bot.screening.state import ScreeningState
 from bot.safety.episode import CrisisState
 from tests.actions.conftest import make_tracker
 

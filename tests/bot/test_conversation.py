@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import ScreeningState, current_step, is_answer_attempt
+from bot.conversation import current_step, is_answer_attempt
+from bot.screening.state import ScreeningState
 from bot.safety.detector import RiskAssessment
 from bot.safety.episode import (
     CONTINUE_QUESTION_ID, SAFE_QUESTION_ID, CrisisState, answer_followup, followup_question, open_episode,

@@ -1,4 +1,4 @@
-"""One real stack for all end-to-end tests: `python -m bot.launcher` (action server, Rasa, inbox +
+"""One real stack for all end-to-end tests: `python -m services.launcher` (action server, Rasa, inbox +
 deliverer) on free loopback ports, with a loopback HTTP receiver standing in for the clinic's backend."""
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ class Stack:
         }
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
-            [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "bot.launcher"],
+            [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "services.launcher"],
             cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s

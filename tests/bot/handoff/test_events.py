@@ -9,7 +9,7 @@ import pytest
 from bot.handoff import events
 from bot.handoff.signing import encode_event
 
-from .conftest import make_crisis_event, make_lead_event, sample_lead
+from tests.handoff_fixtures import make_crisis_event, make_lead_event, sample_lead
 
 
 def test_envelope_fields_and_timestamp_format():

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import encode_event
 
-from .conftest import make_crisis_event, make_lead_event
+from tests.handoff_fixtures import make_crisis_event, make_lead_event
 
 
 def now() -> datetime:

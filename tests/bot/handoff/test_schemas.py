@@ -8,8 +8,8 @@ import pytest
 
 from bot.handoff import events
 
-from .conftest import make_crisis_event, make_lead_event, sample_lead
-from .test_events import (test_validate_event_names_the_broken_crisis_field as crisis_cases,
+from tests.handoff_fixtures import make_crisis_event, make_lead_event, sample_lead
+from tests.bot.handoff.test_events import (test_validate_event_names_the_broken_crisis_field as crisis_cases,
                           test_validate_event_names_the_broken_lead_field as lead_cases)
 
 jsonschema = pytest.importorskip("jsonschema")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.handoff.deliverer import Deliverer
+from services.deliverer import Deliverer
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import encode_event, sign
 
-from .conftest import SECRET, make_crisis_event, make_lead_event
+from tests.handoff_fixtures import SECRET, make_crisis_event, make_lead_event
 
 SNIPPET = Path(__file__).resolve().parents[3] / "docs" / "verify_signature.py"
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import pytest
@@ -214,25 +213,24 @@ def test_empty_or_non_text_is_no_risk(text):
     assert assess_risk(text) == RiskAssessment(False, (), None, "en")
 
 
-def test_long_input_is_capped_and_fast():
+def test_long_input_is_capped(monkeypatch):
     long_benign = "I have questions about the clinic and the cost of treatment. " * 20000
-    start = time.perf_counter()
+    seen_lengths: list[int] = []
+    real_normalize = detector.normalize
+
+    def recording_normalize(text: str) -> str:
+        seen_lengths.append(len(text))
+        return real_normalize(text)
+
+    monkeypatch.setattr(detector, "normalize", recording_normalize)
     assert not assess_risk(long_benign).is_risk
-    assert time.perf_counter() - start < 0.5
+    # bounded work: only the first MAX_CHARS characters are read, however long the message
+    # (the per-message cost is measured in the `make eval` report, not asserted here)
+    assert seen_lengths and max(seen_lengths) <= detector.MAX_CHARS
     # risk within the first 5,000 characters is found even in a huge message
     assert assess_risk("I want to die. " + long_benign).is_risk
     # beyond the cap the detector does not look (bounded work); documented in MAX_CHARS
     assert not assess_risk("x" * (detector.MAX_CHARS + 10) + " I want to die").is_risk
-
-
-def test_typical_message_under_one_millisecond():
-    message = "I've had anxiety and depression for years, tried three SSRIs, what does an infusion cost?"
-    assess_risk(message)  # warm the cache
-    runs = 500
-    start = time.perf_counter()
-    for _ in range(runs):
-        assess_risk(message)
-    assert (time.perf_counter() - start) / runs < 0.001
 
 
 def test_never_logs_the_message(caplog):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.inbox.events import InvalidEvent, contact_of, initial_status, statuses_for, validate_event
-from tests.bot.inbox.inbox_helpers import alert_event, lead_event
+from services.inbox.events import InvalidEvent, contact_of, initial_status, statuses_for, validate_event
+from tests.services.inbox.inbox_helpers import alert_event, lead_event
 
 
 def test_valid_lead_and_alert_envelopes() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.inbox.passwords import (
+from services.inbox.passwords import (
     GENERATED_HASH_FILE,
     hash_password,
     parse_hash,
@@ -75,7 +75,7 @@ def test_generated_password_is_announced_once_and_only_its_hash_is_kept(tmp_path
 
 def test_password_cli_prints_a_hash_for_the_password_on_stdin() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.inbox.passwords"],
+        [sys.executable, "-m", "services.inbox.passwords"],
         input="a long enough password\n",
         capture_output=True,
         text=True,
@@ -88,7 +88,7 @@ def test_password_cli_prints_a_hash_for_the_password_on_stdin() -> None:
 
 def test_password_cli_refuses_short_passwords() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.inbox.passwords"], input="short\n", capture_output=True, text=True,
+        [sys.executable, "-m", "services.inbox.passwords"], input="short\n", capture_output=True, text=True,
         cwd=PROJECT_ROOT, timeout=60,
     )
     assert result.returncode != 0 and result.stdout == ""

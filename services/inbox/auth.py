@@ -8,7 +8,7 @@ import time
 from collections import deque
 from typing import Deque, Dict, Optional
 
-from bot.inbox.passwords import verify_password
+from services.inbox.passwords import verify_password
 
 SESSION_COOKIE = "haven_session"
 LOGIN_CSRF_COOKIE = "haven_login_csrf"

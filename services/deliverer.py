@@ -1,6 +1,6 @@
 """Deliver outbox events: signed POSTs, at-least-once, crisis alerts first, retries with backoff.
 
-Runs standalone (`python -m bot.handoff.deliverer`) or as a task inside another aiohttp app (the inbox):
+Runs standalone (`python -m services.deliverer`) or as a task inside another aiohttp app (the inbox):
 `asyncio.create_task(deliverer.run_forever(stop))`. Database calls run in a worker thread so the host
 app's event loop never waits on disk. Log lines carry event id and type only, never bodies.
 """

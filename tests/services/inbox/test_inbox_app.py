@@ -11,9 +11,9 @@ import time
 import pytest
 
 from bot.handoff.signing import encode_event
-from bot.inbox.app import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, STATE, create_app
-from bot.inbox.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
-from tests.bot.inbox.inbox_helpers import (
+from services.inbox.app import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, STATE, create_app
+from services.inbox.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from tests.services.inbox.inbox_helpers import (
     ADMIN_PASSWORD,
     API_TOKEN,
     CSRF_FIELD,
@@ -417,12 +417,12 @@ async def test_api_lists_leads_newest_first_filters_and_404s(make_settings, data
 # --- the deliverer --------------------------------------------------------------------------------------------
 @pytest.mark.asyncio
 async def test_missing_deliverer_module_fails_startup_loudly(make_settings, sqlite_url, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "bot.handoff.deliverer", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "services.deliverer", None)  # makes the import fail
     app = create_app(make_settings(sqlite_url), start_deliverer=True)
     from aiohttp.test_utils import TestServer
 
     server = TestServer(app, host="127.0.0.1")
-    with pytest.raises(RuntimeError, match="bot.handoff.deliverer"):
+    with pytest.raises(RuntimeError, match="services.deliverer"):
         await server.start_server()
     await server.close()
 

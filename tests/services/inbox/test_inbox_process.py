@@ -1,4 +1,4 @@
-"""`python -m bot.inbox` as a real process: generated admin password, sign-in, graceful SIGTERM."""
+"""`python -m services.inbox` as a real process: generated admin password, sign-in, graceful SIGTERM."""
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +16,7 @@ from typing import Optional
 import aiohttp
 import pytest
 
-from tests.bot.inbox.inbox_helpers import CSRF_FIELD, HANDOFF_SECRET, free_port
+from tests.services.inbox.inbox_helpers import CSRF_FIELD, HANDOFF_SECRET, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PASSWORD_LINE = re.compile(r"username=(\S+) password=(\S+)")
@@ -24,7 +24,7 @@ PASSWORD_LINE = re.compile(r"username=(\S+) password=(\S+)")
 
 def _start(env: dict) -> tuple[subprocess.Popen, "queue.Queue[str]"]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.inbox"],
+        [sys.executable, "-m", "services.inbox"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

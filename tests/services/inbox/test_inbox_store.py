@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from bot.inbox.store import InboxStore, UnknownStatus
-from tests.bot.inbox.inbox_helpers import alert_event, lead_event
+from services.inbox.store import InboxStore, UnknownStatus
+from tests.services.inbox.inbox_helpers import alert_event, lead_event
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.handoff.outbox import Outbox
-from bot.inbox.app import InboxState, purge_expired
-from bot.inbox.store import InboxStore
-from tests.bot.inbox.inbox_helpers import lead_event
+from services.inbox.app import InboxState, purge_expired
+from services.inbox.store import InboxStore
+from tests.services.inbox.inbox_helpers import lead_event
 
 
 @pytest.mark.asyncio

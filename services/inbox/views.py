@@ -10,8 +10,8 @@ from dataclasses import dataclass, field as dc_field
 from typing import Any, Iterable, Optional, Sequence
 from urllib.parse import quote
 
-from bot.inbox.events import ALERT_TYPES, CALLBACK_REQUESTED, contact_of, field, statuses_for
-from bot.inbox.store import StatusChange, StoredEvent
+from services.inbox.events import ALERT_TYPES, CALLBACK_REQUESTED, contact_of, field, statuses_for
+from services.inbox.store import StatusChange, StoredEvent
 
 SCORE_LABELS = (("gad7", "GAD-7"), ("phq9", "PHQ-9"), ("pcptsd5", "PC-PTSD-5"), ("oci4", "OCI-4"))
 CONTACT_LABELS = (

@@ -1,6 +1,6 @@
 """Staff password hashes: `scrypt$<n>$<r>$<p>$<salt-hex>$<hash-hex>` (standard library only).
 
-`python -m bot.inbox.passwords` reads a password (getpass on a terminal, else one line of stdin) and prints a
+`python -m services.inbox.passwords` reads a password (getpass on a terminal, else one line of stdin) and prints a
 hash to put in `.env` as INBOX_ADMIN_PASSWORD_HASH.
 """
 from __future__ import annotations

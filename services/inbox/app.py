@@ -20,8 +20,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
-from bot.inbox import auth, views
-from bot.inbox.events import (
+from services.inbox import auth, views
+from services.inbox.events import (
     ALERT_TYPES,
     LEAD_STATUSES,
     LEAD_TYPES,
@@ -29,11 +29,11 @@ from bot.inbox.events import (
     statuses_for,
     validate_event,
 )
-from bot.inbox.export import leads_csv
-from bot.inbox.passwords import resolve_admin_password_hash
-from bot.inbox.store import InboxStore, StaffSession, StoredEvent, UnknownStatus
+from services.inbox.export import leads_csv
+from services.inbox.passwords import resolve_admin_password_hash
+from services.inbox.store import InboxStore, StaffSession, StoredEvent, UnknownStatus
 
-logger = logging.getLogger("bot.inbox")
+logger = logging.getLogger("services.inbox")
 
 MAX_BODY_BYTES = 256 * 1024
 DEAD_EVENTS_SHOWN = 50
@@ -454,9 +454,9 @@ def _deliverer_context() -> Callable[[web.Application], Any]:
         state = app[STATE]
         settings = state.settings
         try:
-            from bot.handoff.deliverer import Deliverer
+            from services.deliverer import Deliverer
         except ImportError as exc:
-            raise RuntimeError("bot.handoff.deliverer is missing: the inbox cannot deliver handoff events") from exc
+            raise RuntimeError("services.deliverer is missing: the inbox cannot deliver handoff events") from exc
         deliverer = Deliverer.from_settings(state.outbox, settings)
         stop = asyncio.Event()
         task = asyncio.ensure_future(deliverer.run_forever(stop))

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.handoff.deliverer import Deliverer
+from services.deliverer import Deliverer
 from bot.handoff.outbox import Outbox
 
-from .conftest import SECRET, make_crisis_event, make_lead_event, wait_for
+from tests.handoff_fixtures import SECRET, make_crisis_event, make_lead_event, wait_for
 
 REPORT = Path(__file__).resolve().parents[3] / "reports" / "outage-delivery.md"
 PHASE_503_S = 1.5

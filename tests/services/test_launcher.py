@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.launcher import plan, write_endpoints
+from services.launcher import plan, write_endpoints
 from bot.settings import load_settings
 
 

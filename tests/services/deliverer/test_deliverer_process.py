@@ -1,4 +1,4 @@
-"""`python -m bot.handoff.deliverer` as a real process: SIGKILL mid-backlog, restart, SIGTERM."""
+"""`python -m services.deliverer` as a real process: SIGKILL mid-backlog, restart, SIGTERM."""
 from __future__ import annotations
 
 import os
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.handoff.outbox import Outbox
 
-from .conftest import SECRET, make_crisis_event, make_lead_event
+from tests.handoff_fixtures import SECRET, make_crisis_event, make_lead_event
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DUPLICATES: dict = {}
@@ -23,7 +23,7 @@ def start_deliverer(database_url: str, url: str, data_dir: Path, timeout_s: floa
     # a short timeout keeps the lease (timeout x (batch + 2)) short, so the restart needn't wait long
     env = dict(os.environ, DATABASE_URL=database_url, HANDOFF_URL=url, HANDOFF_SECRET=SECRET,
                DATA_DIR=str(data_dir), HANDOFF_TIMEOUT_S=str(timeout_s), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "bot.handoff.deliverer"], cwd=PROJECT_ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "services.deliverer"], cwd=PROJECT_ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

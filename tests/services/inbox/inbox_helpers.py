@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handoff import events
 from bot.handoff.signing import encode_event, sign
-from bot.inbox.app import STATE, create_app
-from bot.inbox.passwords import hash_password
+from services.inbox.app import STATE, create_app
+from services.inbox.passwords import hash_password
 from bot.settings import load_settings
 
 PG_URL = os.environ.get("HAVEN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

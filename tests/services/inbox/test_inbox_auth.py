@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from bot.inbox.auth import (
+from services.inbox.auth import (
     LoginRateLimiter,
     check_credentials,
     login_csrf_token,
     session_token_hash,
     tokens_match,
 )
-from tests.bot.inbox.inbox_helpers import ADMIN_PASSWORD, ADMIN_USER, admin_hash
+from tests.services.inbox.inbox_helpers import ADMIN_PASSWORD, ADMIN_USER, admin_hash
 
 
 def test_credentials_need_both_user_and_password() -> None:

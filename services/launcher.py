@@ -85,7 +85,7 @@ def plan(settings: Settings, model: Path) -> List[Child]:
         ),
         Child(
             "inbox",
-            [str(SERVICES_VENV / "bin" / "python"), "-m", "bot.inbox"],
+            [str(SERVICES_VENV / "bin" / "python"), "-m", "services.inbox"],
             f"http://127.0.0.1:{settings.inbox_port}/health",
         ),
         Child("rasa", rasa_argv, f"http://127.0.0.1:{settings.rasa_port}/"),

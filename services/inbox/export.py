@@ -5,9 +5,9 @@ import csv
 import io
 from typing import Any, Iterable
 
-from bot.inbox.events import CALLBACK_REQUESTED, contact_of, field
-from bot.inbox.store import StoredEvent
-from bot.inbox.views import format_time
+from services.inbox.events import CALLBACK_REQUESTED, contact_of, field
+from services.inbox.store import StoredEvent
+from services.inbox.views import format_time
 
 COLUMNS = (
     "id", "type", "status", "received_at", "created_at", "channel", "outcome", "concern", "age",

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from bot.inbox.events import initial_status, statuses_for
+from services.inbox.events import initial_status, statuses_for
 
 metadata = sa.MetaData()
 

@@ -1,0 +1,79 @@
+"""The screening's state, kept in the `screening` slot: validated answers plus bookkeeping (run, ending,
+call-back progress). Pure and JSON-in/JSON-out, like every state object in bot/."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Mapping, Optional
+
+from bot.screening.flow import screening_status
+
+ENDED_STOPPED = "stopped"
+
+# "Talk to a person" offers a call back; a yes asks just enough to call (then the screening goes on, and
+# those answers are not asked again).
+CALLBACK_OFFER_ID = "callback_offer"
+CALLBACK_CONTACT_IDS = ("contact_first_name", "contact_phone")
+CALLBACK_OFFERED = "offered"
+CALLBACK_REQUESTED = "requested"
+CALLBACK_SENT = "sent"
+
+
+@dataclass(frozen=True)
+class ScreeningState:
+    """The `screening` slot: validated answers plus bookkeeping."""
+
+    answers: Dict[str, Any] = field(default_factory=dict)
+    run: int = 1
+    ended: Optional[str] = None
+    announced: bool = False
+    callback: Optional[str] = None
+
+    @classmethod
+    def from_slot(cls, value: Any) -> "ScreeningState":
+        if not isinstance(value, Mapping):
+            return cls()
+        answers = value.get("answers")
+        return cls(
+            answers=dict(answers) if isinstance(answers, Mapping) else {},
+            run=int(value.get("run") or 1),
+            ended=value.get("ended") if isinstance(value.get("ended"), str) else None,
+            announced=bool(value.get("announced")),
+            callback=value.get("callback") if isinstance(value.get("callback"), str) else None,
+        )
+
+    def to_slot(self) -> dict:
+        return {
+            "answers": dict(self.answers),
+            "run": self.run,
+            "ended": self.ended,
+            "announced": self.announced,
+            "callback": self.callback,
+        }
+
+    def restarted(self) -> "ScreeningState":
+        return ScreeningState(answers={}, run=self.run + 1)
+
+    def with_answers(self, answers: Dict[str, Any]) -> "ScreeningState":
+        return replace(self, answers=answers)
+
+    def callback_offered(self) -> "ScreeningState":
+        """Offer a call back unless one is already on its way (or the visitor is a minor)."""
+        if self.callback in (CALLBACK_REQUESTED, CALLBACK_SENT) or self.status() == "minor":
+            return self
+        return replace(self, callback=CALLBACK_OFFERED)
+
+    def answer_callback_offer(self, wants_call: bool) -> "ScreeningState":
+        return replace(self, callback=CALLBACK_REQUESTED if wants_call else None)
+
+    def callback_ready(self) -> bool:
+        """A call back was asked for and everything needed to make it is known: time to send it."""
+        return self.callback == CALLBACK_REQUESTED and all(q in self.answers for q in CALLBACK_CONTACT_IDS)
+
+    def callback_sent(self) -> "ScreeningState":
+        return replace(self, callback=CALLBACK_SENT)
+
+    def stopped(self) -> "ScreeningState":
+        return replace(self, ended=ENDED_STOPPED)
+
+    def status(self) -> str:
+        return self.ended or screening_status(self.answers)
