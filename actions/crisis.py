@@ -9,29 +9,23 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.state import channel, crisis_state, latest_text, screening_state
+from actions.state import channel, crisis_state, latest_risk, latest_text, screening_state
 from bot.handoff.events import crisis_alert, stable_event_id
-from bot.safety.detector import RiskAssessment, assess_risk
+from bot.safety.detector import RiskAssessment
 from bot.safety.episode import MODEL_ONLY_ASSESSMENT, CrisisState, open_episode
-from bot.safety.responses import crisis_reply
+from bot.safety.responses import crisis_reply, fallback_reply
 from bot.screening.lead import contact_summary
 
 logger = logging.getLogger(__name__)
 
-# Said if composing the reply ever fails: the crisis reply must never be lost to a bug.
-FALLBACK_CRISIS_REPLY = (
-    "I'm really glad you told me. You don't have to go through this alone. Please call or text 988 now to talk "
-    "with someone (Veterans press 1), or text HOME to 741741. If you are in immediate danger, call 911 or go to "
-    "the nearest emergency room. I have let our clinic team know."
-)
-
 
 def _reply(assessment: RiskAssessment, repeat: bool) -> str:
+    # The crisis reply must never be lost to a bug: a plain fallback (which itself never fails) instead.
     try:
         return crisis_reply(assessment, repeat=repeat)
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.error("crisis reply failed; sent the fallback", exc_info=True)
-        return FALLBACK_CRISIS_REPLY
+        return fallback_reply(getattr(assessment, "language", "en"))
 
 
 def contact_for_alert(tracker: Tracker) -> Dict[str, Any]:
@@ -76,7 +70,7 @@ class ActionCrisisResponse(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         text = latest_text(tracker)
-        assessment = assess_risk(text)
+        assessment = latest_risk(tracker)
         if not assessment.is_risk:
             assessment = MODEL_ONLY_ASSESSMENT
         state = escalate(dispatcher, tracker, crisis_state(tracker), assessment, trigger_text=text)

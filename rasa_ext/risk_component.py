@@ -2,7 +2,8 @@
 
 It runs on every message of every channel after DIET and the FallbackClassifier. When the detector or the
 model flags risk, the intent becomes `crisis` at confidence 1.0 (rules then escalate at any turn), and the
-assessment is attached to the parse data under `risk` for the actions. The decision lives in `bot.safety`.
+assessment is attached to the parse data under `risk` (bot/safety/parse_data.py), where the actions read it
+instead of running the detector again. The decision lives in `bot.safety`.
 """
 from __future__ import annotations
 
@@ -18,9 +19,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.safety.detector import assess_risk
+from bot.safety.parse_data import RISK_KEY, risk_parse_data
 from bot.safety.signals import DEFAULT_MODEL_THRESHOLD, combine_signals, crisis_intent, ranking_with_crisis_first
-
-RISK_KEY = "risk"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -60,19 +60,7 @@ class RiskDetector(GraphComponent, IntentClassifier):
         intent = message.get(INTENT) or {}
         ranking = message.get(INTENT_RANKING_KEY) or []
         signal = combine_signals(assessment.is_risk, intent.get("name"), ranking, self.threshold)
-        message.set(
-            RISK_KEY,
-            {
-                "escalate": signal.escalate,
-                "detector": signal.detector,
-                "model": signal.model,
-                "model_confidence": round(signal.model_confidence, 4),
-                "categories": list(assessment.categories),
-                "severity": assessment.severity,
-                "language": assessment.language,
-            },
-            add_to_output=True,
-        )
+        message.set(RISK_KEY, risk_parse_data(assessment, signal), add_to_output=True)
         if signal.escalate:
             message.set(INTENT, crisis_intent(), add_to_output=True)
             message.set(INTENT_RANKING_KEY, list(ranking_with_crisis_first(ranking)), add_to_output=True)

@@ -1,15 +1,20 @@
 """Event shapes handed to the clinic's backend (or the bundled inbox): plain dicts, schema_version 1.
 
-The contract is written out in docs/events.md and as JSON Schema in docs/schemas/. `validate_event` checks
-the same rules without a jsonschema dependency so both Python environments can use it; the tests keep the
-two in agreement. Problem strings name fields only, never values, so they are safe to log.
+The contract is written out in docs/events.md and as JSON Schema in docs/schemas/; `validate_event` checks an
+event against those schemas with jsonschema (in both Python environments). Problem strings name fields only,
+never values, so they are safe to log.
 """
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Mapping, Optional, Union
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Union
+
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 SCHEMA_VERSION = 1
 
@@ -18,21 +23,8 @@ CRISIS_ALERT = "crisis.alert"
 CALLBACK_REQUESTED = "callback.requested"
 EVENT_TYPES = (LEAD_CREATED, CRISIS_ALERT, CALLBACK_REQUESTED)
 
-OUTCOMES = ("qualified", "needs_review", "not_eligible")
-CRISIS_SEVERITIES = ("imminent", "high", "moderate")
-# Label-derived split from the reference notes (§3): absolute -> not eligible, relative -> clinician review.
-CONTRAINDICATION_CLASSES = ("absolute", "relative")
-# Score ranges of each instrument (reference notes §2): GAD-7 0-21, PHQ-9 0-27, PC-PTSD-5 0-5, OCI-4 0-16.
-SCORE_RANGES = {"gad7": (0, 21), "phq9": (0, 27), "pcptsd5": (0, 5), "oci4": (0, 16)}
-REQUIRED_SCORES = ("gad7", "phq9")
-
 # A fixed namespace so stable ids are the same on every machine and in every release.
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/haven-prescreen/events")
-
-E164_PATTERN = re.compile(r"^\+[1-9][0-9]{1,14}$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-CREATED_AT_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$")
 
 Timestamp = Union[datetime, str, None]
 
@@ -49,9 +41,14 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=1)
+def _created_at_pattern() -> re.Pattern[str]:
+    return re.compile(envelope_schema()["properties"]["created_at"]["pattern"])
+
+
 def parse_timestamp(value: str) -> datetime:
     """Inverse of `format_timestamp` (also accepts fractional seconds); raises ValueError on anything else."""
-    if not isinstance(value, str) or not CREATED_AT_PATTERN.match(value):
+    if not isinstance(value, str) or not _created_at_pattern().match(value):
         raise ValueError("timestamp must look like 2026-11-27T01:02:03Z")
     return datetime.fromisoformat(value[:-1]).replace(tzinfo=timezone.utc)
 
@@ -103,167 +100,118 @@ def callback_requested(*, conversation_id: str, channel: str, lead: Mapping[str,
 
 
 # --- validation -------------------------------------------------------------------------------------------
+# The published JSON Schemas are the one statement of the contract; the code checks events against them.
 
-def _is_str(value: Any, *, allow_empty: bool = False) -> bool:
-    return isinstance(value, str) and (allow_empty or value.strip() != "")
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+# The fields every event carries, whatever its type: what any receiver checks before it looks further.
+ENVELOPE_FIELDS = ("type", "id", "schema_version", "conversation_id", "channel", "created_at")
 
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_str(obj: Mapping, key: str, path: str, problems: list[str], *, nullable: bool = False,
-               required: bool = True) -> None:
-    if key not in obj:
-        if required:
-            problems.append(f"{path}{key}: missing")
-        return
-    value = obj[key]
-    if value is None and nullable:
-        return
-    if not _is_str(value):
-        problems.append(f"{path}{key}: must be a non-empty string" + (" or null" if nullable else ""))
+_TYPE_WORDS = {"string": "a string", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "object": "an object", "array": "a list", "null": "null"}
 
 
-def _check_str_list(obj: Mapping, key: str, path: str, problems: list[str]) -> None:
-    value = obj.get(key)
-    if key not in obj:
-        problems.append(f"{path}{key}: missing")
-    elif not isinstance(value, list) or not all(_is_str(item) for item in value):
-        problems.append(f"{path}{key}: must be a list of non-empty strings")
+def _is_whole_number(_checker: Any, instance: Any) -> bool:
+    # JSON Schema counts 34.0 (and true, in Python) as an integer; a producer should send 34.
+    return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-def _check_object_list(obj: Mapping, key: str, path: str, problems: list[str], fields: tuple,
-                       extra_check=None) -> None:
-    if key not in obj:
-        problems.append(f"{path}{key}: missing")
-        return
-    items = obj[key]
-    if not isinstance(items, list):
-        problems.append(f"{path}{key}: must be a list")
-        return
-    for index, item in enumerate(items):
-        where = f"{path}{key}[{index}]."
-        if not isinstance(item, Mapping):
-            problems.append(f"{path}{key}[{index}]: must be an object")
-            continue
-        for field in fields:
-            _check_str(item, field, where, problems)
-        if extra_check:
-            extra_check(item, where, problems)
+_StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
+)
 
 
-def _check_contact(contact: Any, path: str, problems: list[str], *, complete: bool) -> None:
-    """`complete` (lead.created) requires every field; a callback's contact only needs a way to reach them."""
-    if not isinstance(contact, Mapping):
-        problems.append(f"{path}: must be an object")
-        return
-    prefix = path + "."
-    for key in ("first_name", "email", "preferred_method", "best_time"):
-        _check_str(contact, key, prefix, problems, nullable=True, required=complete)
-    phone = contact.get("phone")
-    if "phone" not in contact:
-        if complete:
-            problems.append(f"{prefix}phone: missing")
-    elif phone is not None and not (isinstance(phone, str) and E164_PATTERN.match(phone)):
-        problems.append(f"{prefix}phone: must be E.164 (+ and up to 15 digits) or null")
-    email = contact.get("email")
-    if _is_str(email) and not EMAIL_PATTERN.match(email):
-        problems.append(f"{prefix}email: must be an email address or null")
-    if "consent_to_contact" not in contact:
-        if complete:
-            problems.append(f"{prefix}consent_to_contact: missing")
-    elif not isinstance(contact["consent_to_contact"], bool):
-        problems.append(f"{prefix}consent_to_contact: must be true or false")
-    if phone is None and email is None:
-        problems.append(f"{path}: needs a phone or an email")
+@cache
+def event_schema(event_type: str) -> dict:
+    """The published schema of one event type (docs/schemas/<type>.json)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"no schema for event type {event_type!r}")
+    schema: dict = json.loads((SCHEMA_DIR / f"{event_type}.json").read_text(encoding="utf-8"))
+    return schema
 
 
-def _check_scores(scores: Any, path: str, problems: list[str]) -> None:
-    if not isinstance(scores, Mapping):
-        problems.append(f"{path}: must be an object")
-        return
-    for name, (low, high) in SCORE_RANGES.items():
-        if name not in scores:
-            if name in REQUIRED_SCORES:
-                problems.append(f"{path}.{name}: missing")
-            continue
-        value = scores[name]
-        # null = the instrument was not completed (e.g. screening stopped at an absolute contraindication).
-        if value is not None and not (_is_int(value) and low <= value <= high):
-            problems.append(f"{path}.{name}: must be a whole number from {low} to {high}, or null")
+def envelope_schema() -> dict:
+    """The envelope part of the published schemas (the tests keep it the same in every type's schema)."""
+    properties = {name: event_schema(EVENT_TYPES[0])["properties"][name] for name in ENVELOPE_FIELDS}
+    properties["type"] = {"enum": list(EVENT_TYPES)}
+    return {"type": "object", "required": list(ENVELOPE_FIELDS), "properties": properties}
 
 
-def _check_answer_value(item: Mapping, where: str, problems: list[str]) -> None:
-    if "value" not in item:
-        problems.append(f"{where}value: missing")
+@cache
+def _validator(event_type: Optional[str]) -> Any:
+    """Checked and compiled once per process (jsonschema.validate would re-check the schema on every call).
+    `None` is the envelope alone."""
+    schema = envelope_schema() if event_type is None else event_schema(event_type)
+    Draft202012Validator.check_schema(schema)
+    return _StrictValidator(schema)
 
 
-def _check_contraindication_class(item: Mapping, where: str, problems: list[str]) -> None:
-    if item.get("class") not in CONTRAINDICATION_CLASSES:
-        problems.append(f"{where}class: must be one of {', '.join(CONTRAINDICATION_CLASSES)}")
+def _where(path: Iterable[Any]) -> str:
+    where = ""
+    for part in path:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    return where
 
 
-def _check_full_lead(lead: Mapping, problems: list[str]) -> None:
-    if lead.get("outcome") not in OUTCOMES:
-        problems.append(f"lead.outcome: must be one of {', '.join(OUTCOMES)}")
-    _check_str(lead, "concern", "lead.", problems, nullable=True)
-    if "age" not in lead:
-        problems.append("lead.age: missing")
-    elif lead["age"] is not None and not (_is_int(lead["age"]) and 0 <= lead["age"] <= 130):
-        problems.append("lead.age: must be a whole number from 0 to 130, or null")
-    _check_contact(lead.get("contact"), "lead.contact", problems, complete=True)
-    _check_scores(lead.get("scores"), "lead.scores", problems)
-    _check_object_list(lead, "answers", "lead.", problems, ("id", "question", "answer"), _check_answer_value)
-    # `answer` is what the visitor said; it may be short (e.g. "no") but never empty.
-    _check_object_list(lead, "contraindications", "lead.", problems, ("id", "label", "answer", "source"),
-                       _check_contraindication_class)
-    _check_object_list(lead, "reasons", "lead.", problems, ("id", "text"))
-    crisis = lead.get("crisis")
-    if not isinstance(crisis, Mapping):
-        problems.append("lead.crisis: must be an object")
-    else:
-        if not isinstance(crisis.get("flagged"), bool):
-            problems.append("lead.crisis.flagged: must be true or false")
-        _check_str_list(crisis, "categories", "lead.crisis.", problems)
+def _requirement(error: ValidationError) -> str:
+    """What the failed keyword asks for, in words taken from the schema only (never from the value)."""
+    keyword, expected, subschema = error.validator, error.validator_value, error.schema
+    if keyword == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return "must be " + " or ".join(_TYPE_WORDS.get(str(kind), str(kind)) for kind in kinds)
+    if keyword == "const":
+        return f"must be {json.dumps(expected)}"
+    if keyword == "enum":
+        return "must be one of " + ", ".join(str(item) for item in expected)
+    if keyword == "pattern":
+        return "must not be blank" if expected == r"\S" else f"must match {expected}"
+    if keyword == "minLength":
+        return "must not be empty" if expected == 1 else f"must have at least {expected} characters"
+    if keyword == "maxLength":
+        return f"must have at most {expected} characters"
+    if keyword == "minimum":
+        return f"must be at least {expected}"
+    if keyword == "maximum":
+        return f"must be at most {expected}"
+    if keyword == "anyOf" and all(isinstance(branch, dict) and branch.get("required") for branch in expected):
+        names = [name for branch in expected for name in branch["required"]]
+        return "needs " + " or ".join(("an " if name[0] in "aeiou" else "a ") + name for name in names)
+    description = subschema.get("description") if isinstance(subschema, dict) else None
+    return f"breaks the schema's {keyword} rule" + (f" ({description})" if description else "")
 
 
-def _check_callback_lead(lead: Mapping, problems: list[str]) -> None:
-    _check_str(lead, "concern", "lead.", problems, nullable=True)
-    _check_contact(lead.get("contact"), "lead.contact", problems, complete=False)
+def _problems(error: ValidationError) -> list[str]:
+    path = list(error.absolute_path)
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        prefix = _where(path) + "." if path else ""
+        return [f"{prefix}{name}: missing" for name in missing]
+    item_schema = error.schema if isinstance(error.schema, dict) else {}
+    if path and isinstance(path[-1], int) and item_schema.get("type") != "object":
+        # A bad entry of a list of plain values belongs to the list ("categories: item 1 must be a string").
+        return [f"{_where(path[:-1])}: item {path[-1]} {_requirement(error)}"]
+    return [f"{_where(path) or 'event'}: {_requirement(error)}"]
+
+
+def _schema_problems(event: dict, event_type: Optional[str]) -> list[str]:
+    problems: list[str] = []
+    for error in sorted(_validator(event_type).iter_errors(event), key=lambda e: [str(p) for p in e.absolute_path]):
+        problems += [problem for problem in _problems(error) if problem not in problems]
+    return problems
+
+
+def envelope_problems(event: Any) -> list[str]:
+    """Problems with the envelope only (empty list = valid): what the outbox and the inbox both check first.
+    Problem strings name fields, never values, so they are safe to log and to return to a sender."""
+    if not isinstance(event, Mapping):
+        return ["event: must be an object"]
+    return _schema_problems(dict(event), None)
 
 
 def validate_event(event: Any) -> list[str]:
-    """Problems with an event (empty list = valid). Unknown extra fields are allowed (forward compatible)."""
-    if not isinstance(event, Mapping):
-        return ["event: must be an object"]
-    problems: list[str] = []
-    event_type = event.get("type")
-    if event_type not in EVENT_TYPES:
-        problems.append(f"type: must be one of {', '.join(EVENT_TYPES)}")
-    if not (isinstance(event.get("id"), str) and UUID_PATTERN.match(event["id"])):
-        problems.append("id: must be a lowercase UUID string")
-    if event.get("schema_version") != SCHEMA_VERSION or isinstance(event.get("schema_version"), bool):
-        problems.append(f"schema_version: must be {SCHEMA_VERSION}")
-    _check_str(event, "conversation_id", "", problems)
-    _check_str(event, "channel", "", problems)
-    if not (isinstance(event.get("created_at"), str) and CREATED_AT_PATTERN.match(event["created_at"])):
-        problems.append("created_at: must be ISO 8601 UTC like 2026-11-27T01:02:03Z")
-
-    if event_type in (LEAD_CREATED, CALLBACK_REQUESTED):
-        lead = event.get("lead")
-        if not isinstance(lead, Mapping):
-            problems.append("lead: must be an object")
-        elif event_type == LEAD_CREATED:
-            _check_full_lead(lead, problems)
-        else:
-            _check_callback_lead(lead, problems)
-    elif event_type == CRISIS_ALERT:
-        if event.get("severity") not in CRISIS_SEVERITIES:
-            problems.append(f"severity: must be one of {', '.join(CRISIS_SEVERITIES)}")
-        _check_str_list(event, "categories", "", problems)
-        if not _is_str(event.get("message"), allow_empty=True):
-            problems.append("message: must be a string")
-        if not isinstance(event.get("contact"), Mapping):
-            problems.append("contact: must be an object (may be empty)")
-    return problems
+    """Problems with an event against its published schema (empty list = valid). Unknown extra fields are
+    allowed (forward compatible)."""
+    problems = envelope_problems(event)
+    if not isinstance(event, Mapping) or event.get("type") not in EVENT_TYPES:
+        return problems
+    return problems + [p for p in _schema_problems(dict(event), event["type"]) if p not in problems]

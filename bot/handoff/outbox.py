@@ -5,7 +5,9 @@ POST them and record the outcome. SQLite is the default (WAL + busy timeout + BE
 processes share the file safely); PostgreSQL is used when DATABASE_URL says so (claims use
 FOR UPDATE SKIP LOCKED). Times are stored as UTC epoch seconds: portable and exact to compare.
 
-Rows are never deleted: a dead event stays visible to staff through `stats()` and `list_dead()`.
+Pending and dead rows are never deleted: a dead event stays visible to staff through `stats()` and
+`list_dead()`. Delivered rows leave after OUTBOX_RETENTION_DAYS (`purge_delivered`, run by the deliverer): the
+receiver has them, and event bodies are health information.
 `last_error` holds only our own short descriptions ("HTTP 503", "timeout"), never visitor text.
 """
 from __future__ import annotations

@@ -5,11 +5,11 @@ Every reply is one paragraph (Rasa's Twilio output would split "\n\n" into separ
 """
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Union
-
 
 from bot.safety.detector import CATEGORY_ORDER, RiskAssessment
 from bot.yaml_files import read_yaml
@@ -25,6 +25,16 @@ EXTRA_CATEGORIES: tuple[str, ...] = ("overdose", "danger_from_others")
 
 _SPACES = re.compile(r"\s+")
 
+# Said only when even crisis_responses.yml cannot be read: the visitor must get the crisis numbers whatever
+# fails, so this one text lives in code. The clinic-reviewed wording is `fallback` in the data file.
+LAST_RESORT_CRISIS_REPLY = (
+    "I'm really glad you told me. You don't have to go through this alone. Please call or text 988 now to talk "
+    "with someone (Veterans press 1), or text HOME to 741741. If you are in immediate danger, call 911 or go to "
+    "the nearest emergency room. I have let our clinic team know."
+)
+
+logger = logging.getLogger(__name__)
+
 
 class ResponsesError(ValueError):
     """The responses file is missing a text or has one that breaks the one-paragraph rule."""
@@ -39,7 +49,7 @@ def _text(block: Any, key: str, where: str) -> str:
 
 def parse_responses(data: Any) -> dict[str, dict[str, Any]]:
     """Check and flatten the document per language: openings, extras, resources, staff_notified, repeat,
-    followup."""
+    fallback, followup, questions."""
     if not isinstance(data, dict):
         raise ResponsesError("crisis responses: expected a mapping of languages")
     parsed: dict[str, dict[str, Any]] = {}
@@ -55,6 +65,7 @@ def parse_responses(data: Any) -> dict[str, dict[str, Any]]:
             "resources": _text(block, "resources", language),
             "staff_notified": _text(block, "staff_notified", language),
             "repeat": _text(block, "repeat", language),
+            "fallback": _text(block, "fallback", language),
             "followup": {k: _text(block.get("followup"), k, f"{language}.followup") for k in FOLLOWUP_KINDS},
             "questions": {k: _text(block.get("questions"), k, f"{language}.questions") for k in QUESTION_KEYS},
         }
@@ -92,6 +103,16 @@ def crisis_reply(assessment: RiskAssessment, *, repeat: bool = False) -> str:
     parts += [texts["extras"][c] for c in EXTRA_CATEGORIES if c in categories]
     parts += [texts["resources"], texts["staff_notified"]]
     return " ".join(parts)
+
+
+def fallback_reply(language: str = "en") -> str:
+    """The plain crisis reply sent when composing `crisis_reply` fails. Never raises: when the data cannot be
+    read either, it is LAST_RESORT_CRISIS_REPLY."""
+    try:
+        return str(_default_responses()[_language(language)]["fallback"])
+    except Exception:  # on the crisis path any failure still gets the numbers out
+        logger.error("crisis responses unreadable; sent the last-resort crisis reply", exc_info=True)
+        return LAST_RESORT_CRISIS_REPLY
 
 
 def followup_reply(kind: str, language: str = "en") -> str:

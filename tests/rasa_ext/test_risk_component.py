@@ -1,8 +1,11 @@
 """The NLU pipeline component, on real rasa Message objects (no trained model needed)."""
 from __future__ import annotations
 
+import pytest
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.safety.detector import assess_risk
+from bot.safety.parse_data import assessment_from_parse_data
 from rasa_ext.risk_component import RiskDetector
 
 
@@ -41,3 +44,15 @@ def test_ordinary_messages_keep_their_intent():
 def test_the_assessment_is_part_of_the_parse_output():
     message = run(classified("kms", "nlu_fallback", 0.45))
     assert "risk" in message.as_dict(only_output_properties=True)
+
+
+@pytest.mark.parametrize("text", [
+    "i want to end my life",
+    "I took all my pills because my husband hits me",
+    "me quiero morir",
+    "this traffic is killing me",
+])
+def test_the_actions_read_back_exactly_what_the_detector_found(text):
+    # What the action server receives is the parse output; it must convert back to the detector's assessment.
+    parse_data = run(classified(text, "inform", 0.9)).as_dict(only_output_properties=True)
+    assert assessment_from_parse_data(parse_data) == assess_risk(text)

@@ -8,7 +8,6 @@ import pytest
 
 from bot.handoff import events
 from bot.handoff.signing import encode_event
-
 from tests.handoff_fixtures import make_crisis_event, make_lead_event, sample_lead
 
 
@@ -69,25 +68,41 @@ def test_encoding_is_stable_bytes():
     (lambda e: e.update(schema_version=True), "schema_version:"),
     (lambda e: e.update(type="lead.updated"), "type:"),
     (lambda e: e.update(conversation_id=" "), "conversation_id:"),
+    (lambda e: e.update(conversation_id="c" * 501), "conversation_id:"),
     (lambda e: e.pop("channel"), "channel:"),
+    (lambda e: e.update(channel="x" * 65), "channel:"),
     (lambda e: e.update(created_at="2026-11-27 01:02:03"), "created_at:"),
     (lambda e: e.update(lead=[]), "lead:"),
     (lambda e: e["lead"].update(outcome="maybe"), "lead.outcome:"),
+    (lambda e: e["lead"].pop("outcome"), "lead.outcome: missing"),
+    (lambda e: e["lead"].update(concern=" "), "lead.concern:"),
+    (lambda e: e["lead"].pop("concern"), "lead.concern: missing"),
+    (lambda e: e["lead"].update(age=131), "lead.age:"),
     (lambda e: e["lead"].update(age="34"), "lead.age:"),
     (lambda e: e["lead"].update(age=True), "lead.age:"),
     (lambda e: e["lead"].pop("age"), "lead.age: missing"),
+    (lambda e: e["lead"].update(contact=None), "lead.contact:"),
+    (lambda e: e["lead"]["contact"].pop("first_name"), "lead.contact.first_name: missing"),
+    (lambda e: e["lead"]["contact"].update(preferred_method=""), "lead.contact.preferred_method:"),
     (lambda e: e["lead"]["contact"].update(phone="818-555-0123"), "lead.contact.phone:"),
     (lambda e: e["lead"]["contact"].update(email="sam at example"), "lead.contact.email:"),
     (lambda e: e["lead"]["contact"].update(phone=None, email=None), "needs a phone or an email"),
     (lambda e: e["lead"]["contact"].pop("consent_to_contact"), "consent_to_contact: missing"),
     (lambda e: e["lead"]["contact"].update(consent_to_contact="yes"), "consent_to_contact:"),
+    (lambda e: e["lead"].update(scores=[]), "lead.scores:"),
     (lambda e: e["lead"]["scores"].update(gad7=22), "lead.scores.gad7:"),
+    (lambda e: e["lead"]["scores"].update(pcptsd5="2"), "lead.scores.pcptsd5:"),
     (lambda e: e["lead"]["scores"].pop("phq9"), "lead.scores.phq9: missing"),
     (lambda e: e["lead"]["scores"].update(oci4=-1), "lead.scores.oci4:"),
     (lambda e: e["lead"]["answers"][0].pop("value"), "lead.answers[0].value: missing"),
     (lambda e: e["lead"]["answers"].append("x"), "lead.answers[1]:"),
+    (lambda e: e["lead"]["answers"][0].update(answer=""), "lead.answers[0].answer:"),
+    (lambda e: e["lead"].update(answers={}), "lead.answers:"),
     (lambda e: e["lead"]["contraindications"][0].update({"class": "severe"}), "contraindications[0].class:"),
+    (lambda e: e["lead"]["contraindications"][0].pop("source"), "contraindications[0].source: missing"),
     (lambda e: e["lead"]["reasons"][0].pop("text"), "lead.reasons[0].text: missing"),
+    (lambda e: e["lead"].pop("reasons"), "lead.reasons: missing"),
+    (lambda e: e["lead"].update(crisis=None), "lead.crisis:"),
     (lambda e: e["lead"]["crisis"].update(flagged="no"), "lead.crisis.flagged:"),
     (lambda e: e["lead"]["crisis"].update(categories=[1]), "lead.crisis.categories:"),
 ])
@@ -101,13 +116,69 @@ def test_validate_event_names_the_broken_lead_field(mutate, expected):
 @pytest.mark.parametrize("mutate, expected", [
     (lambda e: e.update(severity="urgent"), "severity:"),
     (lambda e: e.update(categories="suicidal_ideation"), "categories:"),
+    (lambda e: e.update(categories=["suicidal_ideation", " "]), "categories: item 1"),
     (lambda e: e.update(message=None), "message:"),
+    (lambda e: e.pop("message"), "message: missing"),
     (lambda e: e.update(contact=None), "contact:"),
 ])
 def test_validate_event_names_the_broken_crisis_field(mutate, expected):
     event = make_crisis_event()
     mutate(event)
     assert any(expected in problem for problem in events.validate_event(event))
+
+
+def make_callback_event() -> dict:
+    return events.callback_requested(conversation_id="c", channel="rest",
+                                     lead={"concern": "ptsd", "contact": {"phone": "+18185550123"}})
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda e: e.update(lead="call me"), "lead:"),
+    (lambda e: e.pop("lead"), "lead: missing"),
+    (lambda e: e["lead"].pop("concern"), "lead.concern: missing"),
+    (lambda e: e["lead"].pop("contact"), "lead.contact: missing"),
+    (lambda e: e["lead"]["contact"].update(phone="555"), "lead.contact.phone:"),
+    (lambda e: e["lead"]["contact"].update(email="nobody"), "lead.contact.email:"),
+    (lambda e: e["lead"]["contact"].update(consent_to_contact="yes"), "lead.contact.consent_to_contact:"),
+])
+def test_validate_event_names_the_broken_callback_field(mutate, expected):
+    event = make_callback_event()
+    mutate(event)
+    assert any(expected in problem for problem in events.validate_event(event))
+
+
+def test_whole_numbers_must_be_sent_as_integers():
+    # JSON Schema counts 34.0 as an integer; the producer is stricter, so receivers always get 34.
+    for mutate in (lambda e: e["lead"].update(age=34.0), lambda e: e["lead"]["scores"].update(gad7=16.0)):
+        event = make_lead_event()
+        mutate(event)
+        assert events.validate_event(event), event["lead"]
+
+
+def test_envelope_problems_check_only_the_envelope():
+    event = make_lead_event()
+    event["lead"]["outcome"] = "maybe"
+    assert events.envelope_problems(event) == [] and events.validate_event(event)
+    del event["created_at"]
+    assert events.envelope_problems(event) == ["created_at: missing"]
+    assert events.envelope_problems({"type": "lead.deleted"})[-1].startswith("type: must be one of")
+    assert events.envelope_problems(["not", "an", "event"]) == ["event: must be an object"]
+
+
+def test_each_schema_is_checked_and_compiled_once(monkeypatch):
+    checked = []
+    check_schema = events.Draft202012Validator.check_schema
+    monkeypatch.setattr(events.Draft202012Validator, "check_schema",
+                        classmethod(lambda cls, schema: checked.append(schema.get("$id")) or check_schema(schema)))
+    events._validator.cache_clear()
+    try:
+        for _ in range(3):
+            assert events.validate_event(make_lead_event()) == []
+            assert events.validate_event(make_crisis_event()) == []
+    finally:
+        events._validator.cache_clear()
+    assert sorted(checked, key=str) == sorted([None, *(events.event_schema(t)["$id"] for t in
+                                                       ("lead.created", "crisis.alert"))], key=str)
 
 
 def test_valid_events_of_every_type_pass():

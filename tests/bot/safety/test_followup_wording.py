@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.readability import flesch_kincaid_grade
-from bot.safety.responses import question_texts
+from bot.safety.responses import LAST_RESORT_CRISIS_REPLY, fallback_reply, question_texts
 
 MAX_GRADE = 8.0
 
@@ -21,9 +21,9 @@ def test_every_language_has_both_questions_with_buttons():
         assert "988" in texts["continue_guidance"] and "911" in texts["safe_guidance"]
 
 
-def test_the_fallback_crisis_reply_is_complete_and_plain():
-    from actions.crisis import FALLBACK_CRISIS_REPLY
-
-    assert all(n in FALLBACK_CRISIS_REPLY for n in ("988", "741741", "911"))
-    assert "\n\n" not in FALLBACK_CRISIS_REPLY
-    assert flesch_kincaid_grade(FALLBACK_CRISIS_REPLY) <= MAX_GRADE
+@pytest.mark.parametrize("reply", [LAST_RESORT_CRISIS_REPLY, fallback_reply("en")])
+def test_the_fallback_crisis_reply_is_complete_and_plain(reply):
+    # The data's fallback, and the last-resort text in code for when the data cannot be read.
+    assert all(n in reply for n in ("988", "741741", "911"))
+    assert "\n\n" not in reply
+    assert flesch_kincaid_grade(reply) <= MAX_GRADE

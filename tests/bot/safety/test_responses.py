@@ -10,8 +10,10 @@ from bot.safety import responses
 from bot.safety.detector import CATEGORY_ORDER, RiskAssessment, assess_risk
 from bot.safety.responses import (
     DEFAULT_RESPONSES_PATH,
+    LAST_RESORT_CRISIS_REPLY,
     ResponsesError,
     crisis_reply,
+    fallback_reply,
     followup_reply,
     parse_responses,
 )
@@ -30,12 +32,13 @@ def _every_reply() -> list[tuple[str, str, str]]:
         for category in CATEGORY_ORDER:
             out.append((category, language, crisis_reply(_assessment(category, language))))
         out.append(("repeat", language, crisis_reply(_assessment("self_harm", language), repeat=True)))
+        out.append(("fallback", language, fallback_reply(language)))
         for kind in ("unsafe_now", "safe_now"):
             out.append((kind, language, followup_reply(kind, language)))
     return out
 
 
-CRISIS_REPLIES = [(c, lang, t) for c, lang, t in _every_reply() if c in CATEGORY_ORDER or c == "repeat"]
+CRISIS_REPLIES = [(c, lang, t) for c, lang, t in _every_reply() if c in CATEGORY_ORDER or c in ("repeat", "fallback")]
 
 
 @pytest.mark.parametrize("label, language, text", _every_reply())
@@ -163,6 +166,24 @@ def test_line_breaks_in_the_file_cannot_split_an_sms():
     data["en"]["resources"] = "Call or text 988.\n\nCall 911 if in danger."
     parsed = parse_responses(data)
     assert "\n" not in parsed["en"]["resources"]
+
+
+def test_the_fallback_reply_comes_from_the_data_and_needs_nothing_else():
+    data = yaml.safe_load(DEFAULT_RESPONSES_PATH.read_text(encoding="utf-8"))
+    assert fallback_reply("en") == " ".join(data["en"]["fallback"].split())
+    assert fallback_reply("es") != fallback_reply("en") and fallback_reply("fr") == fallback_reply("en")
+    del data["en"]["fallback"]
+    with pytest.raises(ResponsesError, match="en.fallback"):
+        parse_responses(data)
+
+
+def test_the_fallback_reply_survives_unreadable_data(monkeypatch, tmp_path):
+    monkeypatch.setattr(responses, "DEFAULT_RESPONSES_PATH", tmp_path / "missing.yml")
+    responses._default_responses.cache_clear()
+    try:
+        assert fallback_reply("es") == LAST_RESORT_CRISIS_REPLY
+    finally:
+        responses._default_responses.cache_clear()
 
 
 def test_load_responses_bad_path(tmp_path):

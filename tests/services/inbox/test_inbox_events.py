@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.handoff.events import envelope_problems
 from services.inbox.events import InvalidEvent, contact_of, initial_status, statuses_for, validate_event
 from tests.services.inbox.inbox_helpers import alert_event, lead_event
 
@@ -38,12 +39,36 @@ def test_missing_envelope_fields_are_rejected(missing: str) -> None:
         {"lead": "not an object"},
         {"id": "../../etc/passwd"},
         {"id": "x" * 201},
+        {"id": "lead-1"},
+        {"conversation_id": "c" * 501},
+        {"channel": "x" * 65},
+        {"created_at": "yesterday"},
     ],
 )
 def test_bad_envelope_values_are_rejected(change: dict) -> None:
     event = {**lead_event(), **change}
     with pytest.raises(InvalidEvent):
         validate_event(event, event["id"] if isinstance(event["id"], str) else "")
+
+
+@pytest.mark.parametrize(
+    "change", [{"id": "NOT-A-UUID"}, {"schema_version": "1"}, {"channel": " "}, {"created_at": "2026-11-27"}]
+)
+def test_the_inbox_rejects_with_the_outboxs_envelope_check(change: dict) -> None:
+    event = {**lead_event(), **change}
+    with pytest.raises(InvalidEvent) as rejected:
+        validate_event(event, event["id"])
+    assert str(rejected.value) == "; ".join(envelope_problems(event))
+    assert next(iter(change)) in str(rejected.value)
+
+
+def test_the_inbox_stays_lenient_past_the_envelope() -> None:
+    # It stores what was delivered and renders what is there: a lead it cannot fully read is still a lead.
+    event = lead_event()
+    event["lead"] = {"concern": None}
+    assert validate_event(event, event["id"]).type == "lead.created"
+    callback = {**alert_event(), "type": "callback.requested", "contact": {"phone": "+18185550123"}}
+    assert validate_event(callback, callback["id"]).type == "callback.requested"
 
 
 def test_alert_needs_severity_and_category_list() -> None:
