@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot.handoff import events
+from bot.handoff.outbox import outbox_events
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -94,6 +95,26 @@ def make_crisis_event(n: int = 0, conversation_id: str = "conv-1", message: str 
     return events.crisis_alert(conversation_id=conversation_id, channel="sms", severity="high",
                                categories=["suicidal_ideation"], message=message, contact={},
                                event_id=events.stable_event_id(conversation_id, "crisis", n))
+
+
+def stored_rows(database_url: str) -> list:
+    """Every outbox row as stored, oldest first, read-only: no claim, no lease, nothing in the table changes.
+
+    Tests read what the outbox holds with this instead of `Outbox.claim_due`, which leases what it returns."""
+    engine = sa.create_engine(database_url)
+    try:
+        if not sa.inspect(engine).has_table(outbox_events.name):
+            return []  # no outbox was ever opened on this database: nothing is stored
+        with engine.connect() as conn:
+            query = sa.select(outbox_events).order_by(outbox_events.c.created_at, outbox_events.c.id)
+            return list(conn.execute(query).fetchall())
+    finally:
+        engine.dispose()
+
+
+def stored_events(database_url: str) -> list[dict]:
+    """The events the outbox holds (decoded bodies), oldest first, read-only (see `stored_rows`)."""
+    return [json.loads(row.body) for row in stored_rows(database_url)]
 
 
 @dataclass
