@@ -14,11 +14,12 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/s
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup train run test test-unit test-services test-e2e eval clean
+.PHONY: help setup train run test lint eval clean
 
 help:
 	@echo "make run    set up, train if needed, and start the whole stack (Ctrl-C stops it)"
 	@echo "make test   set up, train if needed, and run every test"
+	@echo "make lint   ruff (lint, format) and mypy; part of make test"
 	@echo "make eval   crisis-detection and NLU evaluation report in reports/"
 
 setup: $(VENV)/.installed $(SERVICES_VENV)/.installed
@@ -44,13 +45,23 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	$(RASA) train --data $(TRAINING_DATA) --out models --fixed-model-name current
 	@touch $@
 
+# The launcher is standard library + bot/settings.py: it runs in the services environment and starts each child
+# with its own environment's python (actions and Rasa in .venv, inbox and deliverer in .venv-services).
 run: setup train
-	$(PY) -m services.launcher
+	$(SPY) -m services.launcher
 
-test: setup train
+test: setup train lint
 	@scripts/ensure_chromium.sh
 	$(PY) -m pytest -q tests --ignore=tests/services
 	$(SPY) -m pytest -q tests/services tests/bot/handoff
+
+# Lint and format (ruff) over the tree, types (mypy) on bot/, services/, rasa_ext/ and actions/; settings in
+# pyproject.toml. Both tools live in the services environment; Rasa and rasa-sdk ship no types, so mypy needs
+# nothing from the Rasa environment.
+lint: $(SERVICES_VENV)/.installed
+	$(SPY) -m ruff check .
+	$(SPY) -m ruff format --check .
+	$(SPY) -m mypy
 
 eval: setup train
 	$(PY) scripts/evaluate.py

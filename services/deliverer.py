@@ -1,8 +1,9 @@
 """Deliver outbox events: signed POSTs, at-least-once, crisis alerts first, retries with backoff.
 
-Runs standalone (`python -m services.deliverer`) or as a task inside another aiohttp app (the inbox):
-`asyncio.create_task(deliverer.run_forever(stop))`. Database calls run in a worker thread so the host
-app's event loop never waits on disk. Log lines carry event id and type only, never bodies.
+Its own process, `python -m services.deliverer` (the launcher supervises it beside the inbox, so crisis alerts
+go out to HANDOFF_URL whether or not the staff inbox runs). It also owns the outbox's retention: every hour it
+deletes events delivered more than OUTBOX_RETENTION_DAYS ago. Database calls run in a worker thread so the
+event loop never waits on disk. Log lines carry event id and type only, never bodies.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ DEFAULT_BATCH_SIZE = 10
 # After this many consecutive failures of the loop itself (e.g. database unreachable) stop growing the pause.
 MAX_LOOP_PAUSE_S = 30.0
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("services.deliverer")  # also when run as __main__
 
 
 class ReceiverUnreachable(Exception):
@@ -41,7 +42,7 @@ def _utcnow() -> datetime:
 
 class Deliverer:
     @classmethod
-    def from_settings(cls, outbox: Outbox, settings: "Settings") -> "Deliverer":
+    def from_settings(cls, outbox: Outbox, settings: Settings) -> Deliverer:
         """The deliverer `make run` uses: HANDOFF_URL (or the bundled inbox), its secret, timeouts and backoff."""
         return cls(
             outbox,
@@ -119,7 +120,7 @@ class Deliverer:
                     try:
                         delivered = await self._deliver_batch(session)
                         failures = 0
-                    except Exception as exc:  # database trouble: keep the loop alive and retry
+                    except Exception as exc:  # noqa: BLE001 - database trouble: keep the loop alive and retry
                         failures += 1
                         delivered = 0
                         logger.warning("handoff deliverer loop error (%s); retrying", type(exc).__name__)
@@ -225,12 +226,37 @@ class Deliverer:
 
 # --- standalone process -------------------------------------------------------------------------------------
 
-async def _serve(deliverer: Deliverer) -> None:
+RETENTION_INTERVAL_S = 3600.0
+
+
+def purge_delivered(outbox: Outbox, retention_days: float, now: datetime) -> int:
+    """Delete events delivered more than `retention_days` before `now`: the receiver has them, and their bodies
+    are health information. Pending and dead events stay (the outbox never drops an undelivered event)."""
+    return outbox.purge_delivered(before=now - timedelta(days=retention_days))
+
+
+async def run_retention(outbox: Outbox, retention_days: float, stop: asyncio.Event,
+                        interval_s: float = RETENTION_INTERVAL_S, clock: Callable[[], datetime] = _utcnow) -> None:
+    """Purge now, then every `interval_s`, until `stop` is set. Counts only in the log; errors retry next round."""
+    while not stop.is_set():
+        try:
+            removed = await asyncio.to_thread(purge_delivered, outbox, retention_days, clock())
+            if removed:
+                logger.info("retention: removed %d delivered outbox events", removed)
+        except Exception as exc:  # noqa: BLE001 - keep delivering; try again next round
+            logger.warning("outbox retention purge failed (%s)", type(exc).__name__)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def _serve(deliverer: Deliverer, retention_days: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await deliverer.run_forever(stop)
+    await asyncio.gather(deliverer.run_forever(stop), run_retention(deliverer.outbox, retention_days, stop))
 
 
 def main() -> int:
@@ -240,9 +266,10 @@ def main() -> int:
     settings = load_settings()
     outbox = Outbox(settings.database_url)
     deliverer = Deliverer.from_settings(outbox, settings)
-    logger.info("handoff deliverer started")  # the URL may carry a token in its query: not logged
+    # The URL may carry a token in its query: only where it goes is logged.
+    logger.info("handoff deliverer started (to %s)", "HANDOFF_URL" if settings.handoff_url else "the staff inbox")
     try:
-        asyncio.run(_serve(deliverer))
+        asyncio.run(_serve(deliverer, settings.outbox_retention_days))
     finally:
         outbox.close()
     logger.info("handoff deliverer stopped")

@@ -1,8 +1,10 @@
-"""`make run`: start the action server, the Rasa server and the staff inbox (with the outbox deliverer),
-supervise them, and stop them all on Ctrl-C / SIGTERM or when one of them dies.
+"""`make run`: start the action server, the Rasa server, the staff inbox and the outbox deliverer, and supervise
+them. A child that dies is restarted with a capped exponential backoff; the stack stops only on Ctrl-C / SIGTERM
+or when one child is in a crash loop (too many exits within a window), then the launcher exits 1.
 
-Standard library only; settings come from bot.settings (environment, then `.env`).
+Standard library only (plus bot.settings), so it runs in either environment; `make run` uses the services one.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,29 +14,67 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 RASA_VENV = PROJECT_ROOT / ".venv"
 SERVICES_VENV = PROJECT_ROOT / ".venv-services"
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
+ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
 STOP_GRACE_S = 15.0
+TICK_S = 0.5
+
+# The console is for a person. Rasa and the action server run under services/quiet.py, which drops the libraries'
+# deprecation notices; these defaults quiet the rest (a value already in the environment wins, for debugging).
+QUIET_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow's C++ INFO and WARNING notices (CPU features, oneDNN); errors stay
+    "LOG_LEVEL_LIBRARIES": "ERROR",  # Rasa's level for the libraries it configures (TensorFlow, Sanic, asyncio...)
+}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Child:
+    """One supervised process. Without a health URL it counts as ready while it runs (the deliverer)."""
+
     name: str
     argv: List[str]
-    health_url: str
+    health_url: Optional[str] = None
     extra_env: Optional[Dict[str, str]] = None
-    process: Optional[subprocess.Popen] = None
 
 
-def child_environment(settings: Settings) -> Dict[str, str]:
-    env = dict(os.environ)
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Restart after `base_s`, doubling with each exit within `window_s`, at most `cap_s`; the
+    `crash_loop_exits`-th exit within `window_s` stops the stack instead."""
+
+    base_s: float = 1.0
+    cap_s: float = 30.0
+    crash_loop_exits: int = 5
+    window_s: float = 300.0
+
+
+def recent_exits(exit_times: Sequence[float], now: float, window_s: float) -> int:
+    return sum(1 for moment in exit_times if now - moment <= window_s)
+
+
+def restart_delay(exits_in_window: int, policy: RestartPolicy) -> float:
+    """Wait before the next start: base, 2 x base, 4 x base... capped; back to base after a quiet window."""
+    return min(policy.cap_s, policy.base_s * 2.0 ** max(0, exits_in_window - 1))
+
+
+def is_crash_loop(exits_in_window: int, policy: RestartPolicy) -> bool:
+    return exits_in_window >= policy.crash_loop_exits
+
+
+def child_environment(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """What every child sees: the caller's environment, the quiet defaults, then the values from settings
+    (endpoints.yml reads ACTION_PORT and TRANSCRIPT_RETENTION_MINUTES from here)."""
+    env = dict(os.environ if base is None else base)
+    for name, value in QUIET_ENV.items():
+        env.setdefault(name, value)
     env.update(
         {
             "RASA_TELEMETRY_ENABLED": "false",
@@ -42,52 +82,46 @@ def child_environment(settings: Settings) -> Dict[str, str]:
             "RASA_PORT": str(settings.rasa_port),
             "INBOX_PORT": str(settings.inbox_port),
             "DATA_DIR": str(settings.data_dir),
+            "TRANSCRIPT_RETENTION_MINUTES": f"{settings.transcript_retention_minutes:g}",
             "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONUNBUFFERED": "1",  # log lines reach the console when they happen, not at exit
         }
     )
     return env
 
 
-def write_endpoints(settings: Settings) -> Path:
-    """Rasa reads the action server's URL and the tracker store from a file; generate it from settings."""
-    path = settings.data_dir / "endpoints.yml"
-    path.write_text(
-        "action_endpoint:\n"
-        f'  url: "{settings.action_endpoint}"\n'
-        "tracker_store:\n"
-        "  type: rasa_ext.tracker_store.ExpiringInMemoryTrackerStore\n"
-        f"  retention_minutes: {settings.transcript_retention_minutes}\n"
-    )
-    return path
-
-
 def plan(settings: Settings, model: Path) -> List[Child]:
+    """The default stack, in start order (it stops in reverse: Rasa first, the action server last)."""
+    rasa_python = [str(RASA_VENV / "bin" / "python"), "-m", "services.quiet"]
     rasa_argv = [
-        str(RASA_VENV / "bin" / "rasa"), "run",
-        "--model", str(model),
-        "--interface", settings.host,
-        "--port", str(settings.rasa_port),
-        "--endpoints", str(write_endpoints(settings)),
-        "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+        *rasa_python,
+        "rasa",
+        "run",
+        "--model",
+        str(model),
+        "--interface",
+        settings.host,
+        "--port",
+        str(settings.rasa_port),
+        "--endpoints",
+        str(ENDPOINTS),
+        "--credentials",
+        str(PROJECT_ROOT / "credentials.yml"),
     ]
     if settings.rasa_auth_token:
         # Rasa's HTTP API (tracker, events...) stays off unless a token protects it.
         rasa_argv += ["--enable-api", "--auth-token", settings.rasa_auth_token]
+    services_python = str(SERVICES_VENV / "bin" / "python")
     return [
         Child(
             "actions",
-            [str(RASA_VENV / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
-             "--port", str(settings.action_port)],
+            [*rasa_python, "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
             f"http://127.0.0.1:{settings.action_port}/health",
             # rasa_sdk binds 0.0.0.0 unless told otherwise; only Rasa on this host talks to it.
             extra_env={"SANIC_HOST": "127.0.0.1"},
         ),
-        Child(
-            "inbox",
-            [str(SERVICES_VENV / "bin" / "python"), "-m", "services.inbox"],
-            f"http://127.0.0.1:{settings.inbox_port}/health",
-        ),
+        Child("inbox", [services_python, "-m", "services.inbox"], f"http://127.0.0.1:{settings.inbox_port}/health"),
+        Child("deliverer", [services_python, "-m", "services.deliverer"]),
         Child("rasa", rasa_argv, f"http://127.0.0.1:{settings.rasa_port}/"),
     ]
 
@@ -95,50 +129,152 @@ def plan(settings: Settings, model: Path) -> List[Child]:
 def is_healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback health checks
-            return response.status == 200
+            return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
 
 
+def say(line: str) -> None:
+    print(f"[launcher] {line}", flush=True)
+
+
+@dataclass
+class Running:
+    """A child's supervision state."""
+
+    child: Child
+    process: Optional[subprocess.Popen] = None
+    ready: bool = False
+    starts: int = 0
+    exit_times: List[float] = field(default_factory=list)
+    restart_at: Optional[float] = None  # set while waiting to restart
+
+
 class Supervisor:
-    def __init__(self, children: List[Child], env: Dict[str, str]) -> None:
-        self.children = children
+    def __init__(
+        self,
+        children: Sequence[Child],
+        env: Dict[str, str],
+        *,
+        policy: RestartPolicy = RestartPolicy(),
+        cwd: Path = PROJECT_ROOT,
+        health: Callable[[str], bool] = is_healthy,
+        on_ready: Optional[Callable[[], None]] = None,
+    ) -> None:
+        self.running = [Running(child) for child in children]
         self.env = env
+        self.policy = policy
+        self.cwd = cwd
+        self.health = health
+        self.on_ready = on_ready or (lambda: say("ready"))
         self.stopping = False
 
-    def start(self) -> None:
-        for child in self.children:
-            print(f"[launcher] starting {child.name}", flush=True)
-            env = {**self.env, **(child.extra_env or {})}
-            child.process = subprocess.Popen(child.argv, cwd=PROJECT_ROOT, env=env)
+    def request_stop(self, *_signal_args: object) -> None:
+        """Signal-handler safe: the supervision loop notices within one tick."""
+        self.stopping = True
 
-    def dead_child(self) -> Optional[Child]:
-        return next((c for c in self.children if c.process and c.process.poll() is not None), None)
+    def run(self, startup_timeout_s: float = 300.0) -> int:
+        """Start everything and supervise until asked to stop (0) or a crash loop (1)."""
+        for state in self.running:
+            self._start(state)
+        announced = warned = False
+        deadline = time.monotonic() + startup_timeout_s
+        exit_code = 0
+        while not self.stopping:
+            reason = self._tick(time.monotonic())
+            if reason:
+                print(f"[launcher] stopping the stack: {reason}", file=sys.stderr, flush=True)
+                exit_code = 1
+                break
+            if not announced and all(state.ready for state in self.running):
+                announced = True
+                self.on_ready()
+            elif not announced and not warned and time.monotonic() > deadline:
+                warned = True
+                waiting = ", ".join(s.child.name for s in self.running if not s.ready)
+                say(f"still waiting for {waiting} after {startup_timeout_s:g} s")
+            time.sleep(TICK_S)
+        self.stop()
+        say("stopped")
+        return exit_code
 
-    def wait_ready(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        pending = list(self.children)
-        while pending and time.monotonic() < deadline and not self.stopping:
-            if self.dead_child():
-                return False
-            pending = [c for c in pending if not is_healthy(c.health_url)]
-            if pending:
-                time.sleep(1.0)
-        return not pending
+    def _start(self, state: Running) -> None:
+        env = {**self.env, **(state.child.extra_env or {})}
+        state.process = subprocess.Popen(state.child.argv, cwd=self.cwd, env=env)  # noqa: S603 - our own plan
+        state.starts += 1
+        state.ready = False
+        state.restart_at = None
+        verb = "starting" if state.starts == 1 else "restarting"
+        say(f"{verb} {state.child.name} (pid {state.process.pid})")
+
+    def _tick(self, now: float) -> Optional[str]:
+        """One pass over the children: restart the due ones, notice exits and readiness. A crash loop's reason."""
+        for state in self.running:
+            if self.stopping:
+                return None
+            if state.process is None:
+                if state.restart_at is not None and now >= state.restart_at:
+                    self._start(state)
+                continue
+            code = state.process.poll()
+            if code is not None:
+                reason = self._exited(state, code, now)
+                if reason:
+                    return reason
+            elif not state.ready and self._is_ready(state):
+                state.ready = True
+                if state.starts > 1:
+                    say(f"{state.child.name} is back")
+        return None
+
+    def _exited(self, state: Running, code: int, now: float) -> Optional[str]:
+        state.process = None
+        state.ready = False
+        state.exit_times = [t for t in state.exit_times if now - t <= self.policy.window_s] + [now]
+        exits = recent_exits(state.exit_times, now, self.policy.window_s)
+        name = state.child.name
+        if is_crash_loop(exits, self.policy):
+            return f"{name} exited {exits} times within {self.policy.window_s:g} s (last exit code {code})"
+        delay = restart_delay(exits, self.policy)
+        say(f"{name} exited with code {code}; restarting it in {delay:g} s")
+        state.restart_at = now + delay
+        return None
+
+    def _is_ready(self, state: Running) -> bool:
+        url = state.child.health_url
+        return True if url is None else self.health(url)
 
     def stop(self) -> None:
         self.stopping = True
-        running = [c for c in self.children if c.process and c.process.poll() is None]
-        for child in reversed(running):
-            child.process.send_signal(signal.SIGTERM)
+        alive = [(s.child.name, s.process) for s in self.running if s.process is not None and s.process.poll() is None]
+        for _name, process in reversed(alive):
+            process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
-        for child in running:
+        for name, process in alive:
             try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                print(f"[launcher] {child.name} did not stop in time; killing it", flush=True)
-                child.process.kill()
-                child.process.wait()
+                say(f"{name} did not stop in time; killing it")
+                process.kill()
+                process.wait()
+
+
+def supervise(supervisor: Supervisor, startup_timeout_s: float) -> int:
+    """Run `supervisor` with SIGTERM and SIGINT (Ctrl-C) as the ways to stop it."""
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    return supervisor.run(startup_timeout_s)
+
+
+def ready_banner(settings: Settings) -> str:
+    return (
+        "[launcher] ready:\n"
+        f"  chat (REST)  POST http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook\n"
+        f"  staff inbox  http://127.0.0.1:{settings.inbox_port}/\n"
+        f"  actions      http://127.0.0.1:{settings.action_port}/health\n"
+        f"  deliverer    to {'HANDOFF_URL' if settings.handoff_url else 'the staff inbox'}\n"
+        "  Ctrl-C stops everything."
+    )
 
 
 def main() -> int:
@@ -147,35 +283,12 @@ def main() -> int:
     if not model.exists():
         print(f"[launcher] no trained model at {model}: run `make train` (or `make run`)", file=sys.stderr)
         return 2
-    supervisor = Supervisor(plan(settings, model), child_environment(settings))
-
-    def on_signal(signum: int, _frame: object) -> None:
-        supervisor.stopping = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    supervisor.start()
-    ready = supervisor.wait_ready(timeout_s=float(os.environ.get("STARTUP_TIMEOUT_S", "300")))
-    if ready:
-        print(
-            "[launcher] ready:\n"
-            f"  chat (REST)  POST http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook\n"
-            f"  staff inbox  http://127.0.0.1:{settings.inbox_port}/\n"
-            f"  actions      http://127.0.0.1:{settings.action_port}/health\n"
-            "  Ctrl-C stops everything.",
-            flush=True,
-        )
-    exit_code = 0
-    while not supervisor.stopping:
-        dead = supervisor.dead_child()
-        if dead:
-            print(f"[launcher] {dead.name} exited with {dead.process.returncode}; stopping the stack", flush=True)
-            exit_code = 1
-            break
-        time.sleep(0.5)
-    supervisor.stop()
-    print("[launcher] stopped", flush=True)
-    return exit_code
+    supervisor = Supervisor(
+        plan(settings, model),
+        child_environment(settings),
+        on_ready=lambda: print(ready_banner(settings), flush=True),
+    )
+    return supervise(supervisor, startup_timeout_s=float(os.environ.get("STARTUP_TIMEOUT_S", "300")))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`python -m services.inbox`: run the staff inbox (and the handoff deliverer) until SIGINT/SIGTERM."""
+"""`python -m services.inbox`: run the staff inbox until SIGINT/SIGTERM. The outbox is delivered by its own
+process, `python -m services.deliverer`."""
 from __future__ import annotations
 
 import argparse
@@ -7,23 +8,28 @@ from typing import Optional, Sequence
 
 from aiohttp import web
 
-from services.inbox.app import PathOnlyAccessLogger, create_app
 from bot.settings import load_settings
+from services.inbox.app import PathOnlyAccessLogger, create_app
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m services.inbox", description="Haven staff inbox")
     parser.add_argument("--host", help="address to listen on (default: HOST setting, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: INBOX_PORT setting, 8000)")
+    # Accepted for scripts written when the inbox ran the deliverer itself; it never does now.
     parser.add_argument(
         "--no-deliverer",
         action="store_true",
-        help="do not run the handoff deliverer in this process (another process delivers the outbox)",
+        help="no effect, kept for compatibility: the deliverer is its own process (python -m services.deliverer)",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
-    app = create_app(settings, start_deliverer=not args.no_deliverer)
+    app = create_app(settings)
     host = args.host or settings.host or "127.0.0.1"
     port = args.port or settings.inbox_port
     logging.getLogger("services.inbox").info("inbox listening on http://%s:%s", host, port)

@@ -1,7 +1,8 @@
 """The bundled staff inbox: receives signed handoff events, shows them to signed-in staff, offers a JSON API.
 
-It also runs the handoff deliverer (outbox -> receiver) as a background task, because it is the one
-long-running process of the default stack that is not Rasa.
+It reads the outbox (pending and dead events, for /health and the staff page) but does not deliver it: the
+deliverer is its own process (services/deliverer.py), which also purges the outbox. The inbox purges only its
+own closed items.
 """
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ import functools
 import inspect
 import json
 import logging
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from bot.handoff.outbox import Outbox
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from services.inbox import auth, views
 from services.inbox.events import (
@@ -250,7 +253,7 @@ async def _backlog(state: InboxState) -> views.OutboxBacklog:
             oldest_pending_age_s=stats.get("oldest_pending_age_s"),
             dead_events=dead_rows,
         )
-    except Exception as exc:  # the list must still show leads when the outbox is unreadable
+    except Exception as exc:  # noqa: BLE001 - the list must still show leads when the outbox is unreadable
         logger.warning("outbox stats unavailable: %s", type(exc).__name__)
         return views.OutboxBacklog(available=False)
 
@@ -425,59 +428,16 @@ def _store_context() -> Callable[[web.Application], Any]:
     return context
 
 
-def _outbox_context(start_deliverer: bool) -> Callable[[web.Application], Any]:
+def _outbox_context() -> Callable[[web.Application], Any]:
     async def context(app: web.Application) -> Any:
         state = app[STATE]
         created_here = None
         if state.outbox is None:
-            try:
-                from bot.handoff.outbox import Outbox
-            except ImportError as exc:
-                if start_deliverer:
-                    raise RuntimeError(
-                        "bot.handoff.outbox is missing: the inbox cannot run the handoff deliverer"
-                    ) from exc
-                logger.warning("bot.handoff.outbox is missing: the outbox backlog will show as unavailable")
-            else:
-                # The constructor creates its tables: blocking work, so off the event loop.
-                state.outbox = await _in_thread(Outbox, state.settings.database_url)
-                created_here = state.outbox
+            # The constructor creates its tables: blocking work, so off the event loop.
+            state.outbox = created_here = await _in_thread(Outbox, state.settings.database_url)
         yield
-        if created_here is not None and hasattr(created_here, "close"):
+        if created_here is not None:
             await _in_thread(created_here.close)
-
-    return context
-
-
-def _deliverer_context() -> Callable[[web.Application], Any]:
-    async def context(app: web.Application) -> Any:
-        state = app[STATE]
-        settings = state.settings
-        try:
-            from services.deliverer import Deliverer
-        except ImportError as exc:
-            raise RuntimeError("services.deliverer is missing: the inbox cannot deliver handoff events") from exc
-        deliverer = Deliverer.from_settings(state.outbox, settings)
-        stop = asyncio.Event()
-        task = asyncio.ensure_future(deliverer.run_forever(stop))
-
-        def report_crash(done: asyncio.Future) -> None:
-            if not done.cancelled() and done.exception() is not None and not stop.is_set():
-                logger.error("handoff deliverer stopped unexpectedly: %s", type(done.exception()).__name__)
-
-        task.add_done_callback(report_crash)
-        logger.info("handoff deliverer started")
-        yield
-        stop.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=float(settings.handoff_timeout_s) + 5.0)
-        except asyncio.TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        except Exception as exc:  # already reported; shutting down regardless
-            logger.warning("handoff deliverer ended with %s", type(exc).__name__)
-        logger.info("handoff deliverer stopped")
 
     return context
 
@@ -485,17 +445,12 @@ def _deliverer_context() -> Callable[[web.Application], Any]:
 HOUSEKEEPING_INTERVAL_S = 3600.0
 
 
-async def purge_expired(state: "InboxState", now: float) -> None:
-    """Bounded retention: delivered outbox events after OUTBOX_RETENTION_DAYS, closed leads and alerts after
-    INBOX_RETENTION_DAYS. Counts only in the log."""
-    settings = state.settings
-    closed = await _in_thread(state.store.purge_closed, now - settings.inbox_retention_days * 86400.0)
-    delivered = 0
-    if state.outbox is not None and hasattr(state.outbox, "purge_delivered"):
-        before = _dt.datetime.fromtimestamp(now - settings.outbox_retention_days * 86400.0, tz=_dt.timezone.utc)
-        delivered = await _in_thread(state.outbox.purge_delivered, before)
-    if closed or delivered:
-        logger.info("retention: removed %d closed inbox items and %d delivered outbox events", closed, delivered)
+async def purge_expired(state: InboxState, now: float) -> None:
+    """Bounded retention of the inbox: closed leads and alerts go INBOX_RETENTION_DAYS after they arrived (the
+    deliverer purges the outbox). Counts only in the log."""
+    closed = await _in_thread(state.store.purge_closed, now - state.settings.inbox_retention_days * 86400.0)
+    if closed:
+        logger.info("retention: removed %d closed inbox items", closed)
 
 
 def _housekeeping_context() -> Callable[[web.Application], Any]:
@@ -506,7 +461,7 @@ def _housekeeping_context() -> Callable[[web.Application], Any]:
             while True:
                 try:
                     await purge_expired(state, _dt.datetime.now(tz=_dt.timezone.utc).timestamp())
-                except Exception as exc:  # keep serving; try again next round
+                except Exception as exc:  # noqa: BLE001 - keep serving; try again next round
                     logger.warning("retention purge failed (%s)", type(exc).__name__)
                 await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
 
@@ -519,7 +474,7 @@ def _housekeeping_context() -> Callable[[web.Application], Any]:
     return context
 
 
-def create_app(settings: Any, *, start_deliverer: bool = True) -> web.Application:
+def create_app(settings: Any) -> web.Application:
     admin_hash = resolve_admin_password_hash(
         settings.inbox_admin_password_hash,
         settings.data_dir,
@@ -530,9 +485,7 @@ def create_app(settings: Any, *, start_deliverer: bool = True) -> web.Applicatio
     app[STATE] = InboxState(settings=settings, store=InboxStore(settings.database_url), admin_password_hash=admin_hash)
     app.on_response_prepare.append(_security_headers)
     app.cleanup_ctx.append(_store_context())
-    app.cleanup_ctx.append(_outbox_context(start_deliverer))
-    if start_deliverer:
-        app.cleanup_ctx.append(_deliverer_context())
+    app.cleanup_ctx.append(_outbox_context())
     app.cleanup_ctx.append(_housekeeping_context())
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login_submit)

@@ -1,5 +1,6 @@
-"""One real stack for all end-to-end tests: `python -m services.launcher` (action server, Rasa, inbox +
-deliverer) on free loopback ports, with a loopback HTTP receiver standing in for the clinic's backend."""
+"""One real stack for all end-to-end tests: `python -m services.launcher` in the services environment (action
+server, Rasa, staff inbox, deliverer) on free loopback ports, with a loopback HTTP receiver standing in for the
+clinic's backend."""
 from __future__ import annotations
 
 import asyncio
@@ -118,6 +119,11 @@ class Stack:
     extra_env: Dict[str, str] = field(default_factory=dict)
 
     @property
+    def endpoints(self) -> Path:
+        """The endpoints file the stack's Rasa reads (values from `env`: ACTION_PORT...)."""
+        return PROJECT_ROOT / "endpoints.yml"
+
+    @property
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
 
@@ -130,13 +136,16 @@ class Stack:
             "DATA_DIR": str(self.data_dir),
             "HANDOFF_URL": self.receiver.url,
             "HANDOFF_SECRET": SECRET,
+            # endpoints.yml reads both; the launcher sets them for its children, and `rasa test` (which the
+            # stories test runs beside the stack) reads the same file with this environment.
+            "TRANSCRIPT_RETENTION_MINUTES": "1440",
             "RASA_TELEMETRY_ENABLED": "false",
             "PYTHONPATH": str(PROJECT_ROOT),
             **self.extra_env,
         }
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
-            [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-m", "services.launcher"],
+            [str(PROJECT_ROOT / ".venv-services" / "bin" / "python"), "-m", "services.launcher"],
             cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
@@ -170,9 +179,9 @@ class Stack:
                 self.process.wait()
 
     def post(self, body: bytes, content_type: str = "application/json") -> tuple:
-        request = urllib.request.Request(self.rest_url, data=body, headers={"Content-Type": content_type})
+        request = urllib.request.Request(self.rest_url, data=body, headers={"Content-Type": content_type})  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
@@ -185,7 +194,7 @@ class Stack:
 
 def http_status(url: str) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
             return response.status
     except urllib.error.HTTPError as error:
         return error.code

@@ -14,7 +14,7 @@ def test_rasa_test_stories_pass(stack, tmp_path):
             str(ROOT / ".venv" / "bin" / "rasa"), "test", "core",
             "--model", str(ROOT / "models" / "current.tar.gz"),
             "--stories", str(ROOT / "tests" / "test_stories.yml"),
-            "--endpoints", str(stack.data_dir / "endpoints.yml"),
+            "--endpoints", str(stack.endpoints),
             "--out", str(tmp_path / "results"),
             "--fail-on-prediction-errors",
         ],

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from services.launcher import plan, write_endpoints
 from bot.settings import load_settings
+from services.launcher import ENDPOINTS, SERVICES_VENV, child_environment, plan
 
 
 def settings(tmp_path, monkeypatch, **env):
@@ -30,7 +30,39 @@ def test_ports_come_from_the_environment(tmp_path, monkeypatch):
     assert children["actions"].health_url == "http://127.0.0.1:6102/health"
     assert children["actions"].extra_env == {"SANIC_HOST": "127.0.0.1"}
     assert children["inbox"].health_url == "http://127.0.0.1:6103/health"
-    assert "127.0.0.1:6102/webhook" in write_endpoints(s).read_text()
+    # Rasa reads the project's endpoints.yml, which takes the action server's port from the child environment.
+    rasa = children["rasa"].argv
+    assert rasa[rasa.index("--endpoints") + 1] == str(ENDPOINTS)
+    assert child_environment(s, base={})["ACTION_PORT"] == "6102"
+    assert not (tmp_path / "endpoints.yml").exists()  # nothing is written at start-up any more
+
+
+def test_endpoints_variables_come_from_the_settings(tmp_path, monkeypatch):
+    s = settings(tmp_path, monkeypatch, ACTION_PORT="6102", TRANSCRIPT_RETENTION_MINUTES="90")
+    env = child_environment(s, base={"TRANSCRIPT_RETENTION_MINUTES": "stale", "PATH": "/bin"})
+    assert env["ACTION_PORT"] == "6102"
+    assert env["TRANSCRIPT_RETENTION_MINUTES"] == "90"
+    assert env["PATH"] == "/bin" and env["RASA_TELEMETRY_ENABLED"] == "false"
+    s = settings(tmp_path, monkeypatch, TRANSCRIPT_RETENTION_MINUTES="")
+    assert child_environment(s, base={})["TRANSCRIPT_RETENTION_MINUTES"] == "1440"
+
+
+def test_the_deliverer_is_its_own_child_ready_by_liveness(tmp_path, monkeypatch):
+    children = {c.name: c for c in plan(settings(tmp_path, monkeypatch), tmp_path / "m.tar.gz")}
+    assert list(children) == ["actions", "inbox", "deliverer", "rasa"]  # Rasa stops first, the actions last
+    deliverer = children["deliverer"]
+    assert deliverer.argv == [str(SERVICES_VENV / "bin" / "python"), "-m", "services.deliverer"]
+    assert deliverer.health_url is None
+    assert children["inbox"].argv[-2:] == ["-m", "services.inbox"]
+
+
+def test_rasa_and_the_action_server_run_quietly_and_a_developer_can_turn_the_noise_back_on(tmp_path, monkeypatch):
+    s = settings(tmp_path, monkeypatch)
+    children = {c.name: c for c in plan(s, tmp_path / "m.tar.gz")}
+    for name, module in (("rasa", "rasa"), ("actions", "rasa_sdk")):
+        assert children[name].argv[1:4] == ["-m", "services.quiet", module]
+    assert child_environment(s, base={})["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    assert child_environment(s, base={"TF_CPP_MIN_LOG_LEVEL": "0"})["TF_CPP_MIN_LOG_LEVEL"] == "0"
 
 
 def test_a_handoff_url_needs_a_secret(tmp_path, monkeypatch):

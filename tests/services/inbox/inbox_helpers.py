@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handoff import events
 from bot.handoff.signing import encode_event, sign
+from bot.settings import load_settings
 from services.inbox.app import STATE, create_app
 from services.inbox.passwords import hash_password
-from bot.settings import load_settings
 
 PG_URL = os.environ.get("HAVEN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_USER = "staff"
@@ -109,14 +109,13 @@ class FakeOutbox:
 
 @contextlib.asynccontextmanager
 async def running_inbox(
-    settings: Any, outbox: Any = None, *, real_outbox: bool = False, start_deliverer: bool = False,
-    port: Optional[int] = None,
+    settings: Any, outbox: Any = None, *, real_outbox: bool = False, port: Optional[int] = None,
 ) -> AsyncIterator[TestClient]:
     """A real aiohttp server on loopback and a client with its own cookie jar.
 
     By default the outbox is a FakeOutbox; with real_outbox the app builds bot.handoff's Outbox itself.
     """
-    app = create_app(settings, start_deliverer=start_deliverer)
+    app = create_app(settings)
     if not real_outbox:
         app[STATE].outbox = outbox if outbox is not None else FakeOutbox()
     server = TestServer(app, host="127.0.0.1", port=port)

@@ -5,13 +5,15 @@ import asyncio
 import csv
 import io
 import re
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from bot.handoff.signing import encode_event
-from services.inbox.app import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, STATE, create_app
+from services.inbox.app import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, STATE
 from services.inbox.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from tests.services.inbox.inbox_helpers import (
     ADMIN_PASSWORD,
@@ -30,6 +32,8 @@ from tests.services.inbox.inbox_helpers import (
     sign_in,
     signed_headers,
 )
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _count(client, types=("lead.created", "crisis.alert", "callback.requested")) -> int:
@@ -414,28 +418,48 @@ async def test_api_lists_leads_newest_first_filters_and_404s(make_settings, data
         assert [item["id"] for item in alerts["alerts"]] == [alert["id"]]
 
 
-# --- the deliverer --------------------------------------------------------------------------------------------
-@pytest.mark.asyncio
-async def test_missing_deliverer_module_fails_startup_loudly(make_settings, sqlite_url, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "services.deliverer", None)  # makes the import fail
-    app = create_app(make_settings(sqlite_url), start_deliverer=True)
-    from aiohttp.test_utils import TestServer
-
-    server = TestServer(app, host="127.0.0.1")
-    with pytest.raises(RuntimeError, match="services.deliverer"):
-        await server.start_server()
-    await server.close()
+# --- the deliverer (its own process now) ----------------------------------------------------------------------
+def test_our_modules_are_imported_plainly_so_a_missing_one_fails_at_import() -> None:
+    # No `try/except ImportError` around our own modules: without the outbox the app does not even import.
+    code = "import sys; sys.modules['bot.handoff.outbox'] = None; import services.inbox.app"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0
+    assert "bot.handoff.outbox" in result.stderr
 
 
 @pytest.mark.asyncio
-async def test_bundled_deliverer_moves_outbox_events_into_the_inbox(make_settings, database_url) -> None:
+async def test_the_inbox_runs_no_deliverer(make_settings, sqlite_url) -> None:
     from bot.handoff.outbox import Outbox
+
+    port = free_port()
+    settings = make_settings(sqlite_url, inbox_port=port)
+    async with running_inbox(settings, real_outbox=True, port=port) as client:
+        producer = Outbox(sqlite_url)
+        try:
+            assert producer.enqueue(lead_event("Waiting"))
+            # The deliverer would pick it up within its 0.5 s poll; give it ample time to (wrongly) do so.
+            await asyncio.sleep(2.0)
+            assert _count(client) == 0
+            health = await (await client.get("/health")).json()
+            assert health == {"status": "ok", "outbox": {"pending": 1, "dead": 0}}
+        finally:
+            producer.close()
+
+
+@pytest.mark.asyncio
+async def test_the_deliverer_moves_outbox_events_into_the_bundled_inbox(make_settings, database_url) -> None:
+    from bot.handoff.outbox import Outbox
+    from services.deliverer import Deliverer
 
     port = free_port()
     settings = make_settings(database_url, inbox_port=port, handoff_timeout_s=5.0)
     assert settings.delivery_url == f"http://127.0.0.1:{port}/api/events"
-    async with running_inbox(settings, real_outbox=True, start_deliverer=True, port=port) as client:
+    async with running_inbox(settings, real_outbox=True, port=port) as client:
         producer = Outbox(database_url)  # what the action server does in its own process
+        deliverer_outbox = Outbox(database_url)  # and the deliverer in its own
+        stop = asyncio.Event()
+        task = asyncio.create_task(Deliverer.from_settings(deliverer_outbox, settings).run_forever(stop))
         try:
             lead, alert = lead_event("Delivered"), alert_event()
             assert producer.enqueue(lead) and producer.enqueue(alert)
@@ -451,4 +475,7 @@ async def test_bundled_deliverer_moves_outbox_events_into_the_inbox(make_setting
             health = await (await client.get("/health")).json()
             assert health == {"status": "ok", "outbox": {"pending": 0, "dead": 0}}
         finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=15)
             producer.close()
+            deliverer_outbox.close()

@@ -130,3 +130,11 @@ async def test_module_generates_password_serves_and_stops_on_sigterm(tmp_path: P
     while not lines.empty():
         remaining.append(lines.get())
     assert not any("password=" in line for line in remaining)
+
+
+def test_no_deliverer_is_still_accepted_and_changes_nothing() -> None:
+    from services.inbox.__main__ import parse_args
+
+    # Scripts from when the inbox ran the deliverer pass it; the inbox never delivers now, with or without it.
+    assert parse_args(["--no-deliverer", "--port", "8123"]).port == 8123
+    assert parse_args([]).port is None

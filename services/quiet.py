@@ -1,0 +1,68 @@
+"""Run a library's command with the notices a person cannot act on left out: `python -m services.quiet rasa run ...`.
+
+The launcher starts Rasa and the action server this way, so that `make run`'s console shows our start-up lines and
+errors rather than dozens of third-party deprecation notices (distutils, pkg_resources, pyparsing via matplotlib,
+SQLAlchemy 2.0, jax). PYTHONWARNINGS cannot hide those: Sanic re-enables DeprecationWarning with a filter of its own
+when it is imported. So they are dropped where warnings are shown instead: a DeprecationWarning,
+PendingDeprecationWarning or FutureWarning raised from a file outside this project (a library's own notice) is not
+printed; every other warning, and every warning pointing at our code, is. A PYTHONWARNINGS setting switches this
+off (`PYTHONWARNINGS=default make run` shows everything). Standard library only: it runs in the Rasa environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import runpy
+import sys
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, TextIO, Type
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEPRECATION_NOTICES = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+# Library loggers whose INFO lines say nothing a person acts on.
+NOISY_LOGGERS: Dict[str, int] = {
+    "rasa_sdk.executor": logging.WARNING,  # one "Registered function for ..." line per action at start-up
+}
+
+
+def is_ours(filename: str) -> bool:
+    return filename.startswith(str(PROJECT_ROOT) + os.sep) and "site-packages" not in filename
+
+
+def is_library_notice(category: Type[Warning], filename: str) -> bool:
+    return issubclass(category, DEPRECATION_NOTICES) and not is_ours(filename)
+
+
+def hide_library_notices() -> None:
+    show = warnings.showwarning
+
+    def showwarning(
+        message: Warning | str,
+        category: Type[Warning],
+        filename: str,
+        lineno: int,
+        file: Optional[TextIO] = None,
+        line: Optional[str] = None,
+    ) -> None:
+        if not is_library_notice(category, filename):
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
+    for name, level in NOISY_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def main(argv: List[str]) -> None:
+    if not argv:
+        raise SystemExit("usage: python -m services.quiet <module> [arguments...]")
+    if not os.environ.get("PYTHONWARNINGS"):
+        hide_library_notices()
+    module, arguments = argv[0], argv[1:]
+    sys.argv = [module, *arguments]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
