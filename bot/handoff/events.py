@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timezone
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union, cast
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
@@ -155,7 +155,8 @@ def _where(path: Iterable[Any]) -> str:
 
 def _requirement(error: ValidationError) -> str:
     """What the failed keyword asks for, in words taken from the schema only (never from the value)."""
-    keyword, expected, subschema = error.validator, error.validator_value, error.schema
+    # jsonschema types these as "value or Unset"; a raised ValidationError always has them set.
+    keyword, expected, subschema = error.validator, cast(Any, error.validator_value), cast(Any, error.schema)
     if keyword == "type":
         kinds = expected if isinstance(expected, list) else [expected]
         return "must be " + " or ".join(_TYPE_WORDS.get(str(kind), str(kind)) for kind in kinds)
@@ -183,7 +184,8 @@ def _requirement(error: ValidationError) -> str:
 def _problems(error: ValidationError) -> list[str]:
     path = list(error.absolute_path)
     if error.validator == "required":
-        missing = [name for name in error.validator_value if name not in error.instance]
+        required, instance = cast(Any, error.validator_value), cast(Any, error.instance)
+        missing = [name for name in required if name not in instance]
         prefix = _where(path) + "." if path else ""
         return [f"{prefix}{name}: missing" for name in missing]
     item_schema = error.schema if isinstance(error.schema, dict) else {}

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Dict, Iterable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -252,9 +252,8 @@ class Outbox:
         """{"pending": n, "dead": n, "delivered": n, "oldest_pending_age_s": x} (x is 0.0 with nothing pending)."""
         table = outbox_events
         with self._engine.begin() as conn:
-            counts = dict(
-                conn.execute(sa.select(table.c.status, sa.func.count()).group_by(table.c.status)).fetchall()
-            )
+            rows = conn.execute(sa.select(table.c.status, sa.func.count()).group_by(table.c.status)).fetchall()
+            counts: Dict[str, int] = {str(status): int(count) for status, count in rows}
             oldest: Optional[float] = conn.execute(
                 sa.select(sa.func.min(table.c.created_at)).where(table.c.status == PENDING)
             ).scalar()

@@ -88,8 +88,9 @@ def _expand_macros(pattern: str, macros: dict[str, str]) -> str:
         if expanded == pattern:
             break
         pattern = expanded
-    if _MACRO.search(pattern):
-        raise LexiconError(f"unknown macro in pattern: {_MACRO.search(pattern).group(0)}")
+    leftover = _MACRO.search(pattern)
+    if leftover:
+        raise LexiconError(f"unknown macro in pattern: {leftover.group(0)}")
     return pattern
 
 

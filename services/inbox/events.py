@@ -7,7 +7,7 @@ escaped. The envelope's id is a lowercase UUID, so it is safe in URLs and HTML a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from bot.handoff.events import CALLBACK_REQUESTED, CRISIS_ALERT, LEAD_CREATED, envelope_problems
 
@@ -80,6 +80,12 @@ def field(data: Any, *path: str) -> Any:
             return None
         current = current.get(key)
     return current
+
+
+def mapping_at(data: Any, *path: str) -> Dict[str, Any]:
+    """The nested object at `path`, or {} when it is missing or not an object."""
+    value = field(data, *path)
+    return value if isinstance(value, dict) else {}
 
 
 def contact_of(event: Mapping[str, Any]) -> dict:

@@ -5,7 +5,7 @@ import csv
 import io
 from typing import Any, Iterable
 
-from services.inbox.events import CALLBACK_REQUESTED, contact_of, field
+from services.inbox.events import mapping_at, CALLBACK_REQUESTED, contact_of, field
 from services.inbox.store import StoredEvent
 from services.inbox.views import format_time
 
@@ -36,9 +36,9 @@ def _joined(items: Any, render: Any) -> str:
 
 def lead_row(event: StoredEvent) -> list[str]:
     body = event.body
-    lead = field(body, "lead") if isinstance(field(body, "lead"), dict) else {}
+    lead = mapping_at(body, "lead")
     contact = contact_of(body)
-    scores = lead.get("scores") if isinstance(lead.get("scores"), dict) else {}
+    scores = mapping_at(lead, "scores")
     outcome = lead.get("outcome") or ("callback requested" if event.type == CALLBACK_REQUESTED else "")
     values = [
         event.id, event.type, event.status, format_time(event.received_at), body.get("created_at"),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field as dc_field
 from typing import Any, Iterable, Optional, Sequence
 from urllib.parse import quote
 
-from services.inbox.events import ALERT_TYPES, CALLBACK_REQUESTED, contact_of, field, statuses_for
+from services.inbox.events import mapping_at, ALERT_TYPES, CALLBACK_REQUESTED, contact_of, field, statuses_for
 from services.inbox.store import StatusChange, StoredEvent
 
 SCORE_LABELS = (("gad7", "GAD-7"), ("phq9", "PHQ-9"), ("pcptsd5", "PC-PTSD-5"), ("oci4", "OCI-4"))
@@ -215,9 +215,9 @@ def _list_items(values: Any, render: Any) -> str:
 
 def lead_page(event: StoredEvent, history: Sequence[StatusChange], *, user: str, csrf_token: str) -> str:
     body = event.body
-    lead = field(body, "lead") if isinstance(field(body, "lead"), dict) else {}
-    scores = lead.get("scores") if isinstance(lead.get("scores"), dict) else {}
-    crisis = lead.get("crisis") if isinstance(lead.get("crisis"), dict) else {}
+    lead = mapping_at(body, "lead")
+    scores = mapping_at(lead, "scores")
+    crisis = mapping_at(lead, "crisis")
     contact = contact_of(body)
     crisis_categories = crisis.get("categories")
     summary = _definition_list(
