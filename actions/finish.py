@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.state import channel, crisis_state, screening_state
 from bot.handoff.events import lead_created, stable_event_id
-from bot.screening.lead import build_lead
+from bot.screening.lead import lead_from_progress
 
 # Endings that tell the visitor something final, by screening status.
 _ENDING_MESSAGES = {
@@ -29,16 +29,16 @@ class ActionFinishScreening(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        screening = screening_state(tracker)
+        screening, crisis = screening_state(tracker), crisis_state(tracker)
+        progress = screening.progress(crisis.flagged)  # derived once: the status and the lead both read it
+        status = screening.status(progress)
         if screening.announced or tracker.get_slot("lead_id"):
-            done = tracker.get_slot("lead_id") or screening.status() in ("complete", "no_contact")
+            done = tracker.get_slot("lead_id") or status in ("complete", "no_contact")
             dispatcher.utter_message(text=services.message("already_done" if done else "ended"))
             return []
         events: List[Dict[Text, Any]] = [SlotSet("screening", replace(screening, announced=True).to_slot())]
-        status = screening.status()
         if status == "complete":  # every question answered and an explicit yes to being contacted
-            crisis = crisis_state(tracker)
-            lead = build_lead(screening.answers, crisis=crisis.lead_flag())
+            lead = lead_from_progress(progress, crisis=crisis.lead_flag())
             event = lead_created(
                 conversation_id=tracker.sender_id,
                 channel=channel(tracker),

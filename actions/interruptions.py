@@ -2,30 +2,33 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.state import latest_intent, screening_state
+from actions.state import screening_state
 from bot.clinic import faq_answer
+from bot.conversation import CLINIC_QUESTION_INTENT
 
-# Intent name -> clinic profile FAQ topic.
-FAQ_TOPIC_BY_INTENT = {
-    "ask_cost": "cost",
-    "ask_insurance": "insurance",
-    "ask_location": "location",
-    "ask_hours": "hours",
-    "ask_infusion_experience": "infusion_experience",
-    "ask_side_effects": "side_effects",
-    "ask_sessions": "sessions",
-    "ask_safety": "safety",
-    "ask_what_is_ketamine": "what_is_ketamine",
-    "ask_about_bot": "about_bot",
-    "ask_medications": "medications",
-}
+
+def selected_faq_topic(parse_data: Mapping[str, Any]) -> Optional[str]:
+    """The clinic-profile FAQ topic of a parsed message: "cost" when the response selector picked `faq/cost`.
+
+    The response selector trained for the `faq` retrieval intent puts its pick under
+    `response_selector.faq.response.intent_response_key`; Rasa copies it to `intent.full_retrieval_intent_name`
+    when the intent is `faq`. None when neither names a `faq/...` topic.
+    """
+    selector = (parse_data.get("response_selector") or {}).get(CLINIC_QUESTION_INTENT) or {}
+    key = (selector.get("response") or {}).get("intent_response_key") or (
+        (parse_data.get("intent") or {}).get("full_retrieval_intent_name")
+    )
+    prefix = CLINIC_QUESTION_INTENT + "/"
+    if isinstance(key, str) and key.startswith(prefix):
+        return key[len(prefix) :]
+    return None
 
 
 class ActionAnswerClinicQuestion(Action):
@@ -35,8 +38,8 @@ class ActionAnswerClinicQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        intent, _ = latest_intent(tracker)
-        topic = FAQ_TOPIC_BY_INTENT.get(intent or "", "about_bot")
+        # A topic the profile does not answer (or no topic at all) gets the profile's kind "call us" text.
+        topic = selected_faq_topic(tracker.latest_message or {}) or ""
         dispatcher.utter_message(text=faq_answer(topic, services.clinic()))
         # The question is asked again in full (without its preface) after the answer.
         return [SlotSet("answer", None)]

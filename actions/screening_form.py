@@ -6,7 +6,8 @@ to the question that was asked (never from an entity), validated, recorded and c
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from contextvars import ContextVar
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -15,11 +16,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.crisis import escalate
-from actions.state import channel, crisis_state, is_fresh_reply, latest_intent, latest_text, screening_state
+from actions.state import (
+    channel, crisis_state, is_fresh_reply, latest_intent, latest_risk, latest_text, screening_state,
+)
 from bot.conversation import current_step, is_answer_attempt
 from bot.screening.state import CALLBACK_OFFER_ID, ScreeningState
 from bot.handoff.events import callback_requested, stable_event_id
-from bot.safety.detector import assess_risk
 from bot.safety.episode import (
     PHQ9_ITEM9_ASSESSMENT,
     PHQ9_ITEM9_CATEGORY,
@@ -32,10 +34,27 @@ from bot.safety.responses import followup_reply
 from bot.screening.answers import parse_answer
 from bot.screening.flow import record_answer
 from bot.screening.lead import contact_summary
-from bot.screening.model import ParsedAnswer, Question
+from bot.screening.model import ParsedAnswer, Question, Step
 from bot.screening.scoring import risk_item_positive
 
 FORM_SLOT = "answer"
+
+# In one run of the form rasa-sdk calls required_slots three times, then extract_answer and validate_answer.
+# They read the step through this memo, so each state of the screening (the answers the run was given, then
+# the answers it recorded) is derived once per run.
+_STEPS: ContextVar[Optional[Dict[str, Optional[Step]]]] = ContextVar("screening_form_steps", default=None)
+
+
+def form_step(tracker: Tracker) -> Optional[Step]:
+    """current_step() for the tracker's slots; within a run of the form, derived once for each state."""
+    screening, crisis = screening_state(tracker), crisis_state(tracker)
+    memo = _STEPS.get()
+    if memo is None:
+        return current_step(screening, crisis)
+    key = repr((screening, crisis))
+    if key not in memo:
+        memo[key] = current_step(screening, crisis)
+    return memo[key]
 
 
 def buttons_for(question: Question) -> List[Dict[str, str]]:
@@ -61,14 +80,14 @@ def send_callback_request(dispatcher: CollectingDispatcher, tracker: Tracker, sc
 
 def answer_crisis_question(
     dispatcher: CollectingDispatcher,
-    text: str,
+    tracker: Tracker,
     question: Question,
     parsed: ParsedAnswer,
     crisis: CrisisState,
     screening: ScreeningState,
 ) -> "tuple[CrisisState, ScreeningState]":
     """"Are you safe right now?" / "keep going or stop?": reply, and resume or end only as the visitor chose."""
-    more_risk = assess_risk(text)
+    more_risk = latest_risk(tracker)  # the reply itself, as the NLU component assessed it
     if more_risk.is_risk:  # e.g. "no, I have the pills here": same episode (no new alert), worse severity
         crisis, _ = open_episode(crisis, more_risk)
     crisis, reply_kind, stopped = answer_followup(crisis, question.id, str(parsed.value))
@@ -113,11 +132,19 @@ class ValidateScreeningForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_screening_form"
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        steps = _STEPS.set({})
+        try:
+            return await super().run(dispatcher, tracker, domain)
+        finally:
+            _STEPS.reset(steps)
+
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
-        step = current_step(screening_state(tracker), crisis_state(tracker))
-        return [FORM_SLOT] if step is not None else []
+        return [FORM_SLOT] if form_step(tracker) is not None else []
 
     async def extract_answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -129,7 +156,7 @@ class ValidateScreeningForm(FormValidationAction):
             or not is_fresh_reply(tracker)
         ):
             return {}
-        step = current_step(screening_state(tracker), crisis_state(tracker))
+        step = form_step(tracker)
         if step is None:
             return {}
         text = latest_text(tracker)
@@ -144,7 +171,7 @@ class ValidateScreeningForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         screening = screening_state(tracker)
         crisis = crisis_state(tracker)
-        step = current_step(screening, crisis)
+        step = form_step(tracker)
         if step is None or not isinstance(value, str):
             return {FORM_SLOT: None}
         question = step.question
@@ -154,7 +181,7 @@ class ValidateScreeningForm(FormValidationAction):
             return {FORM_SLOT: None}
 
         if question.section == "crisis":
-            crisis, screening = answer_crisis_question(dispatcher, value, question, parsed, crisis, screening)
+            crisis, screening = answer_crisis_question(dispatcher, tracker, question, parsed, crisis, screening)
         else:
             screening, crisis = answer_screening_question(dispatcher, tracker, question, parsed, screening, crisis)
         return {FORM_SLOT: None, "screening": screening.to_slot(), "crisis": crisis.to_slot()}

@@ -1,12 +1,17 @@
 """Reading our slots from a rasa-sdk Tracker into the pure state objects of bot/."""
 from __future__ import annotations
 
+import logging
 from typing import Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from bot.screening.state import ScreeningState
+from bot.safety.detector import RiskAssessment, assess_risk
 from bot.safety.episode import CrisisState
+from bot.safety.parse_data import assessment_from_parse_data
+from bot.screening.state import ScreeningState
+
+logger = logging.getLogger(__name__)
 
 
 def screening_state(tracker: Tracker) -> ScreeningState:
@@ -19,6 +24,16 @@ def crisis_state(tracker: Tracker) -> CrisisState:
 
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_risk(tracker: Tracker) -> RiskAssessment:
+    """The risk assessment the NLU component attached to the latest message; when it is missing or unusable,
+    the detector runs on the text here (a missed crisis is the worst failure, so never skip the check)."""
+    assessment = assessment_from_parse_data(tracker.latest_message)
+    if assessment is None:
+        logger.info("no usable risk assessment in the parse data; running the detector")
+        return assess_risk(latest_text(tracker))
+    return assessment
 
 
 def latest_intent(tracker: Tracker) -> Tuple[Optional[str], float]:

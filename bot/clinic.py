@@ -16,10 +16,8 @@ from bot.yaml_files import read_yaml_mapping
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROFILE_PATH = PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"
 
-FAQ_TOPICS = (
-    "cost", "insurance", "location", "hours", "infusion_experience", "side_effects", "sessions", "safety",
-    "what_is_ketamine", "about_bot", "medications",
-)
+# The FAQ topics are the keys of the profile's `faq`, not listed here: the NLU data names the same topics as the
+# sub-intents `faq/<topic>` of the retrieval intent `faq` (tests/test_faq_topics.py checks both agree).
 MESSAGE_KEYS = (
     "declined", "minor", "finished_with_lead", "finished_no_contact", "talk_to_human", "stopped",
     "start_over", "already_done", "reask_prefix", "faq_unknown", "callback_sent", "callback_declined", "ended",
@@ -75,9 +73,12 @@ def _load(path: Path) -> ClinicProfile:
         raise ClinicProfileError(f"clinic profile {path} is missing: {', '.join(missing)}")
     values = {key: _flat(data[key]) for key in ("phone", "address", "hours")}
     values["clinic_name"] = _flat(data["name"])
-    faq = {str(k): _fill(v, values) for k, v in (data.get("faq") or {}).items()}
+    raw_faq = data.get("faq") or {}
+    if not isinstance(raw_faq, dict) or not raw_faq:
+        raise ClinicProfileError(f"clinic profile {path} needs `faq`: a mapping of topic -> answer")
+    faq = {str(k): _fill(v, values) for k, v in raw_faq.items() if v}
     messages = {str(k): _fill(v, values) for k, v in (data.get("messages") or {}).items()}
-    absent = [t for t in FAQ_TOPICS if t not in faq] + [m for m in MESSAGE_KEYS if m not in messages]
+    absent = [f"faq.{t}" for t in raw_faq if str(t) not in faq] + [m for m in MESSAGE_KEYS if m not in messages]
     if absent:
         raise ClinicProfileError(f"clinic profile {path} lacks texts for: {', '.join(absent)}")
     resources = dict(data.get("resources") or {})

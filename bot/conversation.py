@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Optional
 
 from bot.safety.episode import CrisisState, followup_question
-from bot.screening.flow import next_step, question_by_id
+from bot.screening.flow import question_by_id
 from bot.screening.model import Question, Step
 from bot.screening.state import (
     CALLBACK_CONTACT_IDS,
@@ -19,25 +19,12 @@ from bot.screening.state import (
     ScreeningState,
 )
 
-# Intents the rules in data/rules/ handle when a reply is not an answer to the question asked.
-CLINIC_QUESTION_INTENTS = frozenset(
-    {
-        "ask_cost",
-        "ask_insurance",
-        "ask_location",
-        "ask_hours",
-        "ask_infusion_experience",
-        "ask_side_effects",
-        "ask_sessions",
-        "ask_safety",
-        "ask_what_is_ketamine",
-        "ask_about_bot",
-        "ask_medications",
-    }
-)
+# Intents the rules in data/rules/ handle when a reply is not an answer to the question asked. Every clinic
+# question is the retrieval intent `faq`; its topic (`faq/cost`, ...) matters only to the answer.
+CLINIC_QUESTION_INTENT = "faq"
 CONTROL_INTENTS = frozenset({"talk_to_human", "start_over", "stop", "goodbye"})
 CRISIS_INTENT = "crisis"
-INTERRUPTION_INTENTS = CLINIC_QUESTION_INTENTS | CONTROL_INTENTS | {CRISIS_INTENT}
+INTERRUPTION_INTENTS = CONTROL_INTENTS | {CLINIC_QUESTION_INTENT, CRISIS_INTENT}
 # A free-text question accepts anything, so only a confident interruption takes precedence over it, and a
 # clinic question only when the reply is shaped like a question ("bupropion" at "What medicines do you take
 # now?" is an answer, even though it looks like a medication question to the classifier).
@@ -54,7 +41,9 @@ def looks_like_question(text: str) -> bool:
     return text.strip().endswith("?") or (bool(words) and words[0] in _QUESTION_WORDS)
 
 def current_step(screening: ScreeningState, crisis: CrisisState) -> Optional[Step]:
-    """What to ask now: the crisis follow-up while an episode is open, else the next screening question."""
+    """What to ask now: the crisis follow-up while an episode is open, else the next screening question.
+
+    Derives the screening's progress (bot.screening.flow.screening_progress) once, and only when it is needed."""
     crisis_question = followup_question(crisis)
     if crisis_question is not None:
         return Step(question=crisis_question, preface=())
@@ -66,7 +55,7 @@ def current_step(screening: ScreeningState, crisis: CrisisState) -> Optional[Ste
             return Step(question=question_by_id(missing[0]), preface=())
     if screening.ended:
         return None
-    return next_step(screening.answers, crisis_flag=crisis.flagged)
+    return screening.progress(crisis.flagged).next_step
 
 
 def is_answer_attempt(
@@ -84,7 +73,7 @@ def is_answer_attempt(
     if question.kind in FREE_TEXT_KINDS:
         if intent not in INTERRUPTION_INTENTS or confidence < FREE_TEXT_INTERRUPTION_CONFIDENCE:
             return True
-        return intent in CLINIC_QUESTION_INTENTS and not looks_like_question(text)
+        return intent == CLINIC_QUESTION_INTENT and not looks_like_question(text)
     if parsed_ok:
         return True
     return intent not in INTERRUPTION_INTENTS

@@ -1,8 +1,10 @@
 """`make eval`: crisis-detection recall and false-positive rate (detector alone, model alone, both), and the
 NLU intent report from `rasa test nlu` on a held-out set. Writes reports/crisis-eval.md (+ .json) and
-reports/nlu/."""
+reports/nlu/. `--model` and `--out` evaluate another model into another folder (defaults: models/current.tar.gz
+into reports/)."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -12,13 +14,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-from scripts.eval_detector import load_eval_set  # noqa: E402
+from scripts.eval_detector import detector_cost_markdown, detector_cost_report, load_eval_set  # noqa: E402
 
 MODEL = ROOT / "models" / "current.tar.gz"
 EVAL_SET = ROOT / "tests" / "data" / "crisis_eval.yml"
@@ -107,11 +109,54 @@ def nlu_report() -> dict:
         cwd=ROOT, check=True, env=dict(os.environ),
     )
     report = json.loads((out / "intent_report.json").read_text())
+    topics = out / "response_selection_report.json"
     return {
+        "labels": label_report(),
+        # The response selector alone, on the clinic questions (whatever the intent classifier said).
+        "faq_topic_accuracy": json.loads(topics.read_text()).get("accuracy") if topics.exists() else None,
         "accuracy": report.get("accuracy"),
         "macro_f1": report.get("macro avg", {}).get("f1-score"),
         "weighted_f1": report.get("weighted avg", {}).get("f1-score"),
         "per_intent_f1": {k: round(v["f1-score"], 3) for k, v in report.items() if isinstance(v, dict) and "f1-score" in v and k not in {"macro avg", "weighted avg", "micro avg"}},
+    }
+
+
+def label_report() -> dict:
+    """The held-out set through the whole pipeline, scored on what the bot acts on: the intent, and for a clinic
+    question its topic too (`faq/cost`, read as action_answer_clinic_question reads it). "as deployed" counts a
+    fallback or a crisis flag as it happens; "fallback undone" scores the top intent, as `rasa test nlu` does."""
+    from rasa.nlu.classifiers import fallback_classifier
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from actions.interruptions import selected_faq_topic
+    from bot.conversation import CLINIC_QUESTION_INTENT
+
+    def label(parse: dict) -> str:
+        name = (parse.get("intent") or {}).get("name") or ""
+        return f"{name}/{selected_faq_topic(parse)}" if name == CLINIC_QUESTION_INTENT else name
+
+    examples = load_data(str(NLU_TEST_SET)).intent_examples
+    targets = [m.get_full_intent() for m in examples]
+    parsed = LOOP.run_until_complete(parse_all([m.get("text") for m in examples]))
+    deployed = [label(p) for p in parsed]
+    is_fallback = fallback_classifier.is_fallback_classifier_prediction
+    undone = [label(fallback_classifier.undo_fallback_prediction(p) if is_fallback(p) else p) for p in parsed]
+    faq = [i for i, t in enumerate(targets) if t.startswith(CLINIC_QUESTION_INTENT + "/")]
+
+    def share(got: List[str], among: List[int]) -> float:
+        return sum(got[i] == targets[i] for i in among) / max(1, len(among))
+
+    every = list(range(len(targets)))
+    return {
+        "cases": len(targets),
+        "accuracy_as_deployed": share(deployed, every),
+        "accuracy_fallback_undone": share(undone, every),
+        "faq_cases": len(faq),
+        "faq_right_topic_as_deployed": share(deployed, faq),
+        "faq_right_topic_fallback_undone": share(undone, faq),
+        "faq_misses": [
+            f"{examples[i].get('text')} ({targets[i]} -> {deployed[i]})" for i in faq if deployed[i] != targets[i]
+        ],
     }
 
 
@@ -192,6 +237,8 @@ def markdown(crisis: dict, nlu: dict, holdouts: List[dict], ordinary: dict) -> s
     lines += ["", "## False alarms of the combination", ""] + ([f"- {t}" for t in crisis["combined_false_alarms"]] or ["- none"])
     lines += holdout_table(holdouts)
     lines += ordinary_lines(ordinary)
+    labels = nlu["labels"]
+    faq_topics = "n/a" if nlu["faq_topic_accuracy"] is None else f"{nlu['faq_topic_accuracy']:.3f}"
     lines += [
         "",
         "## NLU intents (`rasa test nlu` on tests/data/nlu_test.yml, held out)",
@@ -199,29 +246,51 @@ def markdown(crisis: dict, nlu: dict, holdouts: List[dict], ordinary: dict) -> s
         f"Accuracy {nlu['accuracy']:.3f}, macro F1 {nlu['macro_f1']:.3f}, weighted F1 {nlu['weighted_f1']:.3f}. "
         "Full report: `reports/nlu/intent_report.json`.",
         "",
+        f"Intent and clinic-question topic together (`faq/cost`...), through the whole pipeline: accuracy "
+        f"{labels['accuracy_as_deployed']:.3f} as deployed ({labels['accuracy_fallback_undone']:.3f} with the "
+        f"fallback undone). Clinic questions answered with the right topic: {labels['faq_right_topic_as_deployed']:.3f}"
+        f" of {labels['faq_cases']} as deployed ({labels['faq_right_topic_fallback_undone']:.3f} with the fallback "
+        f"undone); the response selector alone picks the right topic for {faq_topics} of them.",
+        "",
         "| intent | F1 |",
         "|---|---|",
     ]
     lines += [f"| {k} | {v} |" for k, v in sorted(nlu["per_intent_f1"].items())]
+    lines += ["", "Clinic questions not answered with the right topic:", ""]
+    lines += [f"- {t}" for t in labels["faq_misses"]] or ["- none"]
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    REPORTS.mkdir(exist_ok=True)
+def main(argv: Optional[List[str]] = None) -> int:
+    global MODEL, REPORTS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=MODEL, help="model to evaluate (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=REPORTS, help="folder for the reports (default: %(default)s)")
+    args = parser.parse_args(argv)
+    MODEL, REPORTS = args.model.resolve(), args.out.resolve()
+    REPORTS.mkdir(parents=True, exist_ok=True)
     crisis = crisis_report(EVAL_SET)
     holdouts = [crisis_report(path) for path in HOLDOUT_SETS]
     ordinary = ordinary_report()
     nlu = nlu_report()
+    # The detector's own per-message cost: a report figure (make test asserts no speed).
+    cost = detector_cost_report({"crisis_eval": EVAL_SET, "ordinary": ORDINARY_SET})
     (REPORTS / "crisis-eval.json").write_text(
-        json.dumps({"crisis": crisis, "holdouts": holdouts, "ordinary": ordinary, "nlu": nlu}, indent=2)
+        json.dumps({"crisis": crisis, "holdouts": holdouts, "ordinary": ordinary, "nlu": nlu,
+                    "detector_cost": cost}, indent=2)
     )
-    (REPORTS / "crisis-eval.md").write_text(markdown(crisis, nlu, holdouts, ordinary))
+    (REPORTS / "crisis-eval.md").write_text(markdown(crisis, nlu, holdouts, ordinary) + detector_cost_markdown(cost))
     for report in [crisis] + holdouts:
         print(report["set"])
         for name, r in report["signals"].items():
             print(f"  {name:9s} recall {r['recall']:.3f}  false-positive rate {r['false_positive_rate']:.3f}")
     print(f"ordinary messages: combined false-positive rate {ordinary['signals']['combined']['false_positive_rate']:.3f}")
-    print(f"NLU accuracy {nlu['accuracy']:.3f}; report in reports/crisis-eval.md")
+    overall = cost["sets"]["all"]
+    print(f"detector cost: median {overall['median_ms']} ms, p95 {overall['p95_ms']} ms a message")
+    labels = nlu["labels"]
+    print(f"NLU accuracy {nlu['accuracy']:.3f}; intent + clinic-question topic {labels['accuracy_as_deployed']:.3f}; "
+          f"clinic questions answered with the right topic {labels['faq_right_topic_as_deployed']:.3f}")
+    print(f"report in {REPORTS / 'crisis-eval.md'}")
     return 0
 
 

@@ -27,9 +27,10 @@ PHQ9_ITEM9_ASSESSMENT = RiskAssessment(
 # When only the trained model flagged a message the detector found no category: "unspecified", severity high.
 MODEL_ONLY_ASSESSMENT = RiskAssessment(is_risk=True, categories=("unspecified",), severity="high", language="en")
 
-_YES = ("yes", "y", "yeah", "yep", "i'm safe", "im safe", "i am safe", "safe", "si", "sí", "estoy a salvo", "ok")
-_NO = ("no", "n", "nope", "not safe", "i'm not safe", "im not safe", "i am not safe", "no estoy a salvo")
-_NOT_SURE = ("not sure", "i don't know", "i dont know", "idk", "maybe", "no se", "no sé", "no estoy seguro")
+# "Are you safe right now?" offers Yes / No / Not sure, so it understands the words every such question does
+# (data/clinic/answer_words.yml, via bot.screening.answers); these are its own phrases on top.
+_SAFE = ("i'm safe", "im safe", "i am safe", "safe", "estoy a salvo")
+_NOT_SAFE = ("not safe", "i'm not safe", "im not safe", "i am not safe", "no estoy a salvo")
 
 @dataclass(frozen=True)
 class CrisisState:
@@ -111,6 +112,8 @@ def followup_question(state: CrisisState) -> Optional[Question]:
             section="crisis",
             text=texts["continue"],
             kind="choice",
+            # Not a Yes/No question: its options are "continue" and "stop", so only these words choose them.
+            # The broad Yes words ("i am", "i have") would resume the screening on "I am done".
             options=_options(
                 texts["continue_options"],
                 ("continue", "stop"),
@@ -126,7 +129,7 @@ def followup_question(state: CrisisState) -> Optional[Question]:
         section="crisis",
         text=texts["safe"],
         kind="choice",
-        options=_options(texts["safe_options"], ("yes", "no", "not_sure"), (_YES, _NO, _NOT_SURE)),
+        options=_options(texts["safe_options"], ("yes", "no", "not_sure"), (_SAFE, _NOT_SAFE, ())),
         guidance=texts["safe_guidance"],
     )
 

@@ -1,7 +1,8 @@
 """Turns one typed reply into a validated answer for the question that asked it.
 
 Every reply goes through parse_answer(): button titles, typed titles in any case, option numbers and common
-paraphrases are accepted; anything else gets a guidance string naming the options. It never raises.
+paraphrases are accepted (Yes / No / Not sure words from data/clinic/answer_words.yml, for every option with
+one of those values); anything else gets a guidance string naming the options. It never raises on a reply.
 A reply starting with "/" is never an answer: that is how a typed Rasa intent payload looks, and the lead is
 built only from answers validated here.
 """
@@ -11,6 +12,7 @@ import re
 import unicodedata
 from typing import Dict, List, Optional, Tuple
 
+from bot.screening.content import AnswerWords, answer_words
 from bot.screening.model import Option, ParsedAnswer, Question
 
 # Hard ceiling for any reply, whatever the question says (choice replies are short).
@@ -20,21 +22,6 @@ CHOICE_REPLY_CHARS = 200
 _NEGATORS = {
     "not", "no", "never", "don't", "dont", "didn't", "didnt", "isn't", "isnt", "aren't", "wasn't",
     "haven't", "havent", "hasn't", "without", "hardly", "nor", "doesn't", "doesnt",
-}
-# Said when someone is unsure. Only a question with a "Not sure" option can use them.
-_UNCERTAIN = (
-    "not sure", "unsure", "idk", "no idea", "don't know", "dont know", "do not know", "dunno", "maybe",
-    "not certain", "perhaps", "possibly",
-)
-# Paraphrases every Yes / No / Not sure option understands, on top of the synonyms in the data.
-_COMMON_SYNONYMS = {
-    "yes": ("y", "yes", "yeah", "yea", "yep", "yup", "sure", "of course", "ok", "okay", "correct",
-            "definitely", "absolutely", "certainly", "yes please", "i do", "i have", "i am"),
-    "no": ("n", "no", "nope", "nah", "no way", "not really", "never", "i don't", "i do not", "i haven't",
-           "i have not", "i'm not", "i am not", "no thanks", "no thank you", "not at all"),
-    "not_sure": ("not sure", "unsure", "idk", "i don't know", "i dont know", "i do not know", "don't know",
-                 "dont know", "dunno", "maybe", "no idea", "not certain", "i'm not sure", "im not sure",
-                 "perhaps", "possibly"),
 }
 _EMOJI_WORDS = {"\U0001f44d": "yes", "\u2705": "yes", "\U0001f44e": "no", "\u274c": "no"}
 _SKIP_WORDS = {
@@ -90,19 +77,21 @@ def _word_pattern(phrase: str) -> re.Pattern:
     return re.compile(r"(?<![\w'])" + re.escape(phrase) + r"(?![\w'])")
 
 
-def _option_keys(option: Option) -> List[str]:
+def _option_keys(option: Option, words: AnswerWords) -> List[str]:
+    """What a reply may say for this option: its title, value and synonyms, and for a Yes / No / Not sure
+    option the words of data/clinic/answer_words.yml."""
     keys = [option.title.casefold(), option.value.replace("_", " ").casefold()]
     keys.extend(option.synonyms)
-    keys.extend(_COMMON_SYNONYMS.get(option.value, ()))
+    keys.extend(words.for_value(option.value))
     return [normalise(k) for k in keys if normalise(k)]
 
 
-def _exact_lookup(question: Question) -> Dict[str, Option]:
+def _exact_lookup(question: Question, words: AnswerWords) -> Dict[str, Option]:
     """Every key -> option; a key claimed by two options is ambiguous and dropped."""
     lookup: Dict[str, Option] = {}
     clashes = set()
     for option in question.options:
-        for key in _option_keys(option):
+        for key in _option_keys(option, words):
             if key in lookup and lookup[key] is not option:
                 clashes.add(key)
             lookup[key] = option
@@ -157,11 +146,11 @@ def _single_number(text: str) -> Tuple[Optional[int], str]:
 
 # --- choice ----------------------------------------------------------------------------------------------
 
-def _match_phrases(question: Question, norm: str) -> Tuple[List[Option], bool]:
+def _match_phrases(question: Question, norm: str, words: AnswerWords) -> Tuple[List[Option], bool]:
     """Options whose phrases appear in the reply, longest phrase first. Second item: a match was negated."""
     hits = []
     for option in question.options:
-        for key in set(_option_keys(option)):
+        for key in set(_option_keys(option, words)):
             for found in _word_pattern(key).finditer(norm):
                 hits.append((found.end() - found.start(), found.start(), found.end(), option, key))
     hits.sort(key=lambda h: (-h[0], h[1]))
@@ -184,12 +173,13 @@ def _choice(question: Question, raw: str) -> ParsedAnswer:
     norm = normalise(raw)
     if not norm:
         return _fail(question)
-    chosen: Optional[Option] = _exact_lookup(question).get(norm)
+    words = answer_words()
+    chosen: Optional[Option] = _exact_lookup(question, words).get(norm)
     if chosen is None and _has_numeric_titles(question):
         number, problem = _single_number(norm)
         if not problem and number is not None and number >= 0:
             scored = [opt for opt in question.options if opt.score is not None and opt.score <= number]
-            chosen = max(scored, key=lambda opt: opt.score) if scored else None
+            chosen = max(scored, key=lambda opt: opt.score or 0) if scored else None
     if chosen is None and not _has_numeric_titles(question):
         index = _INDEX.match(norm)
         if index:
@@ -199,7 +189,7 @@ def _choice(question: Question, raw: str) -> ParsedAnswer:
             else:
                 return _fail(question, f"There is no option {position}.")
     if chosen is None:
-        options, negated = _match_phrases(question, norm)
+        options, negated = _match_phrases(question, norm, words)
         if negated:
             return _fail(question)
         if len(options) > 1:
@@ -209,7 +199,7 @@ def _choice(question: Question, raw: str) -> ParsedAnswer:
     if chosen is not None and chosen.value != "not_sure":
         # "maybe yes" / "no idea" must not become a firm Yes or No.
         offers_not_sure = any(opt.value == "not_sure" for opt in question.options)
-        if not offers_not_sure and any(_word_pattern(p).search(norm) for p in _UNCERTAIN):
+        if not offers_not_sure and any(_word_pattern(p).search(norm) for p in words.hedges):
             return _fail(question)
     if chosen is None:
         return _fail(question)
@@ -308,7 +298,9 @@ _PARSERS = {"choice": _choice, "number": _number, "text": _text, "phone": _phone
 
 
 def parse_answer(question: Question, text: str) -> ParsedAnswer:
-    """Validate one reply to `question`. Never raises: unusable replies come back with ok=False and guidance."""
+    """Validate one reply to `question`. Never raises on a reply: unusable replies come back with ok=False and
+    guidance (a broken answer_words.yml raises ContentError rather than refuse every reply)."""
+    answer_words()  # read and checked outside the try below, so a broken word list fails loudly
     try:
         if not isinstance(text, str):
             return _fail(question)

@@ -8,14 +8,30 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 
-from bot.screening.model import KINDS, Option, Question
+from bot.screening.model import KINDS, OUTCOMES, Option, Question
 from bot.yaml_files import read_yaml_mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONTENT_DIR = PROJECT_ROOT / "data" / "clinic"
+ANSWER_WORDS_FILE = "answer_words.yml"
+ANSWER_WORD_VALUES = ("yes", "no", "not_sure")
+
+# The vocabulary of flow.yml `flow:` (the order of the screening), checked when the content loads.
+ASK = "ask"  # {ask: <question id>, ...conditions}; a bare question id is the same without conditions
+INSTRUMENTS = "instruments"  # instruments.yml in its order: each as its asked_when and gate say
+CONTRAINDICATIONS = "contraindications"  # contraindications.yml questions in their order
+TELL_OUTCOME = "tell_outcome"  # the outcome message goes before the next question the flow reaches
+BLOCK_STEPS = (INSTRUMENTS, CONTRAINDICATIONS, TELL_OUTCOME)
+CONDITIONS = ("stop_unless", "stop_if_below", "only_if_outcome")
+STEP_NOTES = ("status", "source")  # how a stop ends the screening; why a step or threshold is there
+# A stop ends the screening with one of these (model.STATUSES); without `status`, as the end of the flow does.
+STOP_STATUSES = ("declined", "minor", "no_contact")
+# No lead without an explicit yes to this question (bot/screening/lead.py): a flow that never asks it never
+# completes, so the loader refuses it.
+CONTACT_CONSENT_ID = "contact_consent"
 
 
 class ContentError(ValueError):
@@ -45,6 +61,31 @@ class ContraindicationRule:
 
 
 @dataclass(frozen=True)
+class Stop:
+    """An answered question that ends the screening (flow.yml stop_unless / stop_if_below)."""
+
+    status: Optional[str]  # the status it ends with; None: as the end of the flow would
+    unless_answer: Optional[str] = None  # stop_unless: any other answer stops
+    below: Optional[int] = None  # stop_if_below: a number under this stops
+
+    def applies(self, value: object) -> bool:
+        if self.unless_answer is not None:
+            return value != self.unless_answer
+        return self.below is not None and isinstance(value, int) and value < self.below
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One step of flow.yml `flow:`."""
+
+    kind: str  # ASK or one of BLOCK_STEPS
+    question_id: Optional[str] = None  # ASK only
+    only_if_outcome: Optional[str] = None  # asked only while the outcome so far is this one
+    stop: Optional[Stop] = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class ScreeningContent:
     questions: Dict[str, Question]
     instruments: Tuple[Instrument, ...]
@@ -53,6 +94,20 @@ class ScreeningContent:
     interacting_medications: Dict[str, Tuple[str, ...]]
     eligibility: Dict[str, Any]
     section_prefaces: Dict[str, Tuple[str, ...]]
+    flow: Tuple[FlowStep, ...] = ()
+    question_order: Tuple[str, ...] = ()  # every question the flow can ask, in order, all branches
+
+
+@dataclass(frozen=True)
+class AnswerWords:
+    """The one list of Yes / No / Not sure words (data/clinic/answer_words.yml)."""
+
+    by_value: Dict[str, Tuple[str, ...]]  # "yes" | "no" | "not_sure" -> words
+    hedges: Tuple[str, ...]  # make a reply unsure where the question offers no "Not sure"
+
+    def for_value(self, value: str) -> Tuple[str, ...]:
+        """The words for an option value ("yes", "no", "not_sure"); () for any other value."""
+        return self.by_value.get(value, ())
 
 
 def _read_yaml(path: Path) -> Dict[str, Any]:
@@ -188,6 +243,106 @@ def _contraindications(
     return tuple(rules), questions
 
 
+def _stop(raw: Mapping[str, Any], question: Question, where: str) -> Optional[Stop]:
+    stops = [key for key in ("stop_unless", "stop_if_below") if key in raw]
+    status = raw.get("status")
+    if status is not None and status not in STOP_STATUSES:
+        raise ContentError(f"{where}: status {status!r} is not one of {', '.join(STOP_STATUSES)}")
+    if not stops:
+        if status is not None:
+            raise ContentError(f"{where}: status without stop_unless or stop_if_below")
+        return None
+    if len(stops) > 1:
+        raise ContentError(f"{where}: one stop per step (stop_unless or stop_if_below)")
+    if stops[0] == "stop_unless":
+        rule = raw["stop_unless"]
+        values = [option.value for option in question.options]
+        if not isinstance(rule, dict) or set(rule) != {"answer"}:
+            raise ContentError(f"{where}: stop_unless must be {{answer: <option value>}}, got {rule!r}")
+        if rule["answer"] not in values:
+            raise ContentError(
+                f"{where}: stop_unless answer {rule['answer']!r} is not an option value of {question.id} "
+                f"{values} (quote \"yes\" and \"no\")"
+            )
+        return Stop(status=status, unless_answer=str(rule["answer"]))
+    below = raw["stop_if_below"]
+    if question.kind != "number" or isinstance(below, bool) or not isinstance(below, int):
+        raise ContentError(f"{where}: stop_if_below needs a number question and a whole number, got {below!r}")
+    if not str(raw.get("source") or "").strip():
+        raise ContentError(f"{where}: stop_if_below needs a source (why this threshold)")
+    return Stop(status=status, below=below)
+
+
+def _flow_step(raw: Any, where: str, questions: Mapping[str, Question]) -> FlowStep:
+    if isinstance(raw, str) and raw in BLOCK_STEPS:
+        return FlowStep(kind=raw)
+    step = {ASK: raw} if isinstance(raw, str) else raw
+    if not isinstance(step, dict) or ASK not in step:
+        raise ContentError(
+            f"{where}: unknown step {raw!r}: write a question id, {', '.join(BLOCK_STEPS)}, "
+            "or {ask: <question id>, <condition>: ...}"
+        )
+    qid = step[ASK]
+    if not isinstance(qid, str) or qid not in questions:
+        known = "flow.yml questions, instruments.yml, contraindications.yml"
+        if isinstance(raw, str):
+            raise ContentError(f"{where}: unknown step {qid!r}: not a question id ({known}) nor one of "
+                               f"{', '.join(BLOCK_STEPS)}")
+        raise ContentError(f"{where}: ask: unknown question id {qid!r} (not in {known})")
+    where = f"{where} ({qid})"
+    unknown = [key for key in step if key != ASK and key not in CONDITIONS + STEP_NOTES]
+    if unknown:
+        raise ContentError(
+            f"{where}: unknown condition {unknown[0]!r} (known: {', '.join(CONDITIONS + STEP_NOTES)})"
+        )
+    outcome = step.get("only_if_outcome")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ContentError(f"{where}: only_if_outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    return FlowStep(
+        kind=ASK,
+        question_id=qid,
+        only_if_outcome=outcome,
+        stop=_stop(step, questions[qid], where),
+        source=" ".join(str(step.get("source") or "").split()),
+    )
+
+
+def _all_question_ids(
+    step: FlowStep, instruments: Tuple[Instrument, ...], rules: Tuple[ContraindicationRule, ...]
+) -> Tuple[str, ...]:
+    """Every question a step can ask, in order, whatever the answers (all instrument branches)."""
+    if step.kind == ASK and step.question_id:
+        return (step.question_id,)
+    if step.kind == INSTRUMENTS:
+        return tuple(qid for i in instruments for qid in ((i.gate_id,) if i.gate_id else ()) + i.item_ids)
+    if step.kind == CONTRAINDICATIONS:
+        return tuple(rule.id for rule in rules)
+    return ()
+
+
+def _question_order(
+    steps: Tuple[FlowStep, ...],
+    questions: Mapping[str, Question],
+    instruments: Tuple[Instrument, ...],
+    rules: Tuple[ContraindicationRule, ...],
+    outside_flow: Set[str],
+) -> Tuple[str, ...]:
+    """The flow's question ids in order (all branches), after checking each is asked exactly once."""
+    order = tuple(qid for step in steps for qid in _all_question_ids(step, instruments, rules))
+    twice = sorted({qid for qid in order if order.count(qid) > 1})
+    if twice:
+        raise ContentError(f"flow.yml flow: asked more than once: {', '.join(twice)}")
+    if CONTACT_CONSENT_ID not in order:
+        raise ContentError(f"flow.yml flow: must ask {CONTACT_CONSENT_ID} (no lead without an explicit yes)")
+    never = [qid for qid in questions if qid not in order and qid not in outside_flow]
+    if never:
+        raise ContentError(
+            f"flow.yml: questions never asked: {', '.join(never)} (add them to `flow:`, or mark a question "
+            "asked elsewhere `outside_flow: true`)"
+        )
+    return order
+
+
 def _with_preface(question: Question, extra: Tuple[str, ...]) -> Question:
     return Question(
         id=question.id, section=question.section, text=question.text, kind=question.kind,
@@ -203,6 +358,7 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
     flow = _read_yaml(base / "flow.yml")
     try:
         questions = _flow_questions(flow, clinic_name)
+        outside_flow = {qid for qid, raw in (flow.get("questions") or {}).items() if raw.get("outside_flow")}
         yes_no_not_sure = _options(flow["yes_no_not_sure"], "flow.yml yes_no_not_sure")
         instruments, instrument_questions = _instruments(_read_yaml(base / "instruments.yml"))
         ci_data = _read_yaml(base / "contraindications.yml")
@@ -217,20 +373,24 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
             for group, names in (ci_data.get("interacting_medications") or {}).items()
         }
         derived = dict(ci_data.get("derived") or {})
-    except (KeyError, TypeError, ValueError) as exc:
+        questions.update(instrument_questions)
+        questions.update(ci_questions)
+        raw_flow = flow.get("flow")
+        if not isinstance(raw_flow, list) or not raw_flow:
+            raise ContentError("flow.yml: `flow:` must be a list of steps (the order of the screening)")
+        steps = tuple(_flow_step(raw, f"flow.yml flow step {n}", questions) for n, raw in enumerate(raw_flow, 1))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ContentError):
             raise
         raise ContentError(f"screening content in {base} is malformed: {exc!r}") from exc
-    questions.update(instrument_questions)
-    questions.update(ci_questions)
-    # A section's intro goes before its first question.
-    if rules:
-        first_ci = rules[0].id
-        questions[first_ci] = _with_preface(questions[first_ci], section_prefaces.get("contraindications", ()))
-    if "tx_antidepressants" in questions:
-        questions["tx_antidepressants"] = _with_preface(
-            questions["tx_antidepressants"], section_prefaces.get("treatment_history", ())
-        )
+    order = _question_order(steps, questions, instruments, rules, outside_flow)
+    # A section's intro goes before its first question in the flow.
+    for section, texts in section_prefaces.items():
+        first = next((qid for qid in order if questions[qid].section == section), None)
+        if first is None:
+            raise ContentError(f"flow.yml section_prefaces: no question in the flow has section {section!r}")
+        questions[first] = _with_preface(questions[first], texts)
+    answer_words(base)  # checked now: a broken word list must not surface as every reply being refused
     return ScreeningContent(
         questions=questions,
         instruments=instruments,
@@ -239,7 +399,37 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
         interacting_medications=meds,
         eligibility=eligibility,
         section_prefaces=section_prefaces,
+        flow=steps,
+        question_order=order,
     )
+
+
+def _word_list(raw: Any, where: str) -> Tuple[str, ...]:
+    if not isinstance(raw, list) or not raw or any(not isinstance(w, str) or not w.strip() for w in raw):
+        # YAML 1.1 reads bare yes/no/on/off as booleans: they must be quoted in the file.
+        raise ContentError(f"{where} must be a non-empty list of quoted words, got {raw!r}")
+    return tuple(" ".join(w.split()).lower() for w in raw)
+
+
+@functools.lru_cache(maxsize=8)
+def _answer_words_at(path: str) -> AnswerWords:
+    data = _read_yaml(Path(path))
+    expected = (*ANSWER_WORD_VALUES, "hedges")
+    if set(data) != set(expected):
+        raise ContentError(
+            f"{path} must have exactly the keys {', '.join(expected)} (quote \"yes\" and \"no\"), "
+            f"got {list(data)!r}"
+        )
+    return AnswerWords(
+        by_value={value: _word_list(data[value], f"{ANSWER_WORDS_FILE} {value}") for value in ANSWER_WORD_VALUES},
+        hedges=_word_list(data["hedges"], f"{ANSWER_WORDS_FILE} hedges"),
+    )
+
+
+def answer_words(content_dir: Optional[Path] = None) -> AnswerWords:
+    """The Yes / No / Not sure words in `content_dir` (default data/clinic), read once per directory."""
+    base = Path(content_dir) if content_dir else DEFAULT_CONTENT_DIR
+    return _answer_words_at(str((base / ANSWER_WORDS_FILE).resolve()))
 
 
 @functools.lru_cache(maxsize=1)

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Dict, List, Mapping, Optional
 
 from bot.screening.answers import display_value
-from bot.screening.content import content as default_content
-from bot.screening.outcome import decide_outcome
+from bot.screening.content import CONTACT_CONSENT_ID, content as default_content
+from bot.screening.flow import screening_progress
+from bot.screening.model import ScreeningProgress
 from bot.screening.stored import valid_answers
 
 # Contact answer id -> key in the lead's "contact" object.
@@ -37,19 +38,28 @@ def contact_summary(answers: Mapping[str, object]) -> Dict[str, object]:
     for qid, key in _CONTACT_KEYS.items():
         if qid in answers and answers[qid] is not None:
             summary[key] = answers[qid]
-    if answers.get("contact_consent") in ("yes", "no"):
-        summary["consent_to_contact"] = answers["contact_consent"] == "yes"
+    if answers.get(CONTACT_CONSENT_ID) in ("yes", "no"):
+        summary["consent_to_contact"] = answers[CONTACT_CONSENT_ID] == "yes"
     return summary
 
 
 def build_lead(answers: Mapping[str, object], *, crisis: Optional[Mapping[str, object]] = None) -> dict:
     """The lead for the clinic. Raises NoConsentToContact (a ValueError) unless contact_consent is "yes"."""
+    flagged = bool(_crisis(crisis)["flagged"])
+    return lead_from_progress(screening_progress(answers, crisis_flag=flagged), crisis=crisis)
+
+
+def lead_from_progress(progress: ScreeningProgress, *, crisis: Optional[Mapping[str, object]] = None) -> dict:
+    """build_lead() from the turn's derived progress (flow.screening_progress), without deriving it again."""
     content = default_content()
-    answers = valid_answers(answers, content)
-    if answers.get("contact_consent") != "yes":
-        raise NoConsentToContact("no lead without an explicit yes to contact_consent")
     crisis_info = _crisis(crisis)
-    result = decide_outcome(answers, crisis_flag=bool(crisis_info["flagged"]), content=content)
+    if progress.crisis_flag != bool(crisis_info["flagged"]):
+        # The outcome must be the one the crisis flag gives: derive it again rather than send the wrong one.
+        progress = screening_progress(progress.answers, crisis_flag=bool(crisis_info["flagged"]), content=content)
+    answers = progress.answers
+    if answers.get(CONTACT_CONSENT_ID) != "yes":
+        raise NoConsentToContact("no lead without an explicit yes to contact_consent")
+    result = progress.result
     contact: Dict[str, object] = {key: answers.get(qid) for qid, key in _CONTACT_KEYS.items()}
     contact["consent_to_contact"] = True
     listed: List[dict] = []
@@ -57,7 +67,8 @@ def build_lead(answers: Mapping[str, object], *, crisis: Optional[Mapping[str, o
         if qid in answers:
             listed.append({"id": qid, "question": question.text,
                            "answer": display_value(question, answers[qid]), "value": answers[qid]})
-    order = {qid: index for index, qid in enumerate(_answer_order(content))}
+    # Conversation order (every branch of data/clinic/flow.yml), so the lead reads top to bottom.
+    order = {qid: index for index, qid in enumerate(content.question_order)}
     listed.sort(key=lambda entry: order.get(entry["id"], len(order)))
     return {
         "outcome": result.outcome,
@@ -70,16 +81,3 @@ def build_lead(answers: Mapping[str, object], *, crisis: Optional[Mapping[str, o
         "reasons": list(result.reasons),
         "crisis": crisis_info,
     }
-
-
-def _answer_order(content) -> List[str]:
-    """Question ids in conversation order (every branch), for a lead that reads top to bottom."""
-    ids = ["consent", "concern", "age"]
-    for instrument in content.instruments:
-        if instrument.gate_id:
-            ids.append(instrument.gate_id)
-        ids.extend(instrument.item_ids)
-    ids.extend(["tx_antidepressants", "tx_therapy", "tx_current_meds"])
-    ids.extend(rule.id for rule in content.contraindications)
-    ids.extend(["contact_optin", *_CONTACT_KEYS, "contact_consent"])
-    return ids

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 # Question kinds the answer parser understands.
 KINDS = ("choice", "number", "text", "phone", "email")
@@ -11,7 +11,7 @@ KINDS = ("choice", "number", "text", "phone", "email")
 # "qualified" only means "a consultation looks like a good next step".
 OUTCOMES = ("qualified", "needs_review", "not_eligible")
 
-# Conversation states reported by flow.screening_status().
+# Conversation states reported by flow.screening_progress() (ScreeningProgress.status).
 STATUSES = ("in_progress", "declined", "minor", "complete", "no_contact")
 
 
@@ -68,3 +68,18 @@ class ScreeningResult:
     scores: Dict[str, int]  # only instruments asked, e.g. {"gad7": 12, "phq9": 8}
     contraindications: List[dict] = field(default_factory=list)
     reasons: List[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScreeningProgress:
+    """One snapshot of the screening, derived once from its stored answers (flow.screening_progress)."""
+
+    answers: Mapping[str, object]  # the valid answers (stored.valid_answers), read-only
+    result: ScreeningResult  # the outcome so far, with its scores and reasons
+    next_step: Optional[Step]  # what to ask next; None when nothing is left to ask
+    status: str  # one of STATUSES
+    crisis_flag: bool = False  # the outcome was decided with this crisis flag
+
+    @property
+    def outcome(self) -> str:
+        return self.result.outcome

@@ -13,7 +13,7 @@ from bot.screening.content import ScreeningContent, content as default_content
 from bot.screening.medications import interacting_groups
 from bot.screening.model import ScreeningResult
 from bot.screening.scoring import risk_item_positive, instrument_scores
-from bot.screening.stored import valid_answers
+from bot.screening.stored import checked_answers
 
 _ANSWER_WORDS = {"yes": "yes", "no": "no", "not_sure": "not_sure"}
 
@@ -54,7 +54,7 @@ def decide_outcome(answers: Mapping[str, object], *, crisis_flag: bool = False,
                    content: Optional[ScreeningContent] = None) -> ScreeningResult:
     """Decide qualified / needs_review / not_eligible from the answers given so far."""
     content = content or default_content()
-    answers = valid_answers(answers, content)
+    answers = checked_answers(answers, content)  # not checked again when they come from valid_answers()
     scores = instrument_scores(answers, content)
     items = contraindication_items(answers, content)
     derived_ids = {str(d.get("id")) for d in content.derived.values()}

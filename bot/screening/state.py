@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional
 
-from bot.screening.flow import screening_status
+from bot.screening.flow import screening_progress
+from bot.screening.model import ScreeningProgress
 
 ENDED_STOPPED = "stopped"
 
@@ -75,5 +76,13 @@ class ScreeningState:
     def stopped(self) -> "ScreeningState":
         return replace(self, ended=ENDED_STOPPED)
 
-    def status(self) -> str:
-        return self.ended or screening_status(self.answers)
+    def progress(self, crisis_flag: bool = False) -> ScreeningProgress:
+        """The answers' derived state (outcome, next question, status): derive it once per turn, pass it on."""
+        return screening_progress(self.answers, crisis_flag=crisis_flag)
+
+    def status(self, progress: Optional[ScreeningProgress] = None) -> str:
+        """How the screening stands: its ending if it was ended, else the status derived from the answers
+        (`progress`, when the caller derived it already for these answers)."""
+        if self.ended:
+            return self.ended
+        return (progress or self.progress()).status

@@ -46,6 +46,7 @@ def make_tracker(
     active_loop: Optional[str] = "screening_form",
     sender: str = "test-visitor",
     channel: str = "rest",
+    parse_data: Optional[Dict[str, Any]] = None,
 ) -> Tracker:
     all_slots = {"answer": None, "screening": None, "crisis": None, "last_asked": None, "lead_id": None}
     all_slots.update(slots or {})
@@ -55,6 +56,7 @@ def make_tracker(
         "intent": {"name": intent, "confidence": confidence},
         "intent_ranking": [{"name": intent, "confidence": confidence}],
         "entities": [],
+        **(parse_data or {}),  # what else the NLU pipeline attached (the response selector's pick, ...)
     }
     events = [{"event": "user", "text": text, "parse_data": latest, "input_channel": channel}]
     return Tracker(

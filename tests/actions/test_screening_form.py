@@ -60,7 +60,7 @@ async def test_typed_intent_payloads_do_not_answer(dispatcher, domain, payload):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("intent", ["ask_cost", "stop", "talk_to_human", "crisis"])
+@pytest.mark.parametrize("intent", ["faq", "stop", "talk_to_human", "crisis"])
 async def test_interruptions_are_left_to_the_rules(dispatcher, domain, intent):
     slots = await run_form("how much is it", dispatcher, domain, intent=intent)
     assert "answer" not in slots and "screening" not in slots

@@ -96,10 +96,10 @@ def test_a_stopped_screening_asks_nothing_and_restarting_clears_it():
 @pytest.mark.parametrize(
     "text, intent, expected",
     [
-        ("bupropion", "ask_medications", True),          # the answer, not a question about medicines
-        ("sertraline 100mg and lamictal", "ask_medications", True),
-        ("can I keep taking them?", "ask_medications", False),
-        ("how much does it cost", "ask_cost", False),
+        ("bupropion", "faq", True),          # the answer, not a question about medicines
+        ("sertraline 100mg and lamictal", "faq", True),
+        ("can I keep taking them?", "faq", False),
+        ("how much does it cost", "faq", False),
         ("stop", "stop", False),
         ("start over", "start_over", False),
     ],
@@ -112,11 +112,11 @@ def test_free_text_answers_are_only_interrupted_by_questions_or_controls(text, i
     "question_id, parsed_ok, intent, confidence, expected",
     [
         ("consent", True, "stop", 0.9, True),          # a valid answer wins over a misread intent
-        ("consent", False, "ask_cost", 0.9, False),    # a clinic question is left to the rules
+        ("consent", False, "faq", 0.9, False),    # a clinic question is left to the rules
         ("consent", False, "inform", 0.9, True),       # unusable but no interruption: re-ask with guidance
         ("consent", True, "crisis", 1.0, False),       # risk always interrupts
-        ("tx_current_meds", True, "ask_cost", 0.95, True),  # not shaped like a question: an answer
-        ("tx_current_meds", True, "ask_cost", 0.5, True),  # free text: only a confident interruption
+        ("tx_current_meds", True, "faq", 0.95, True),  # not shaped like a question: an answer
+        ("tx_current_meds", True, "faq", 0.5, True),  # free text: only a confident interruption
         ("tx_current_meds", True, "crisis", 0.3, False),
     ],
 )

@@ -6,6 +6,7 @@ from typing import Callable, Dict, Mapping, Optional
 import pytest
 
 from bot.screening.answers import parse_answer
+from bot.screening.content import ScreeningContent
 from bot.screening.flow import next_step, record_answer
 
 
@@ -28,33 +29,38 @@ def default_reply(question_id: str) -> str:
     raise AssertionError(f"no default reply for {question_id}")
 
 
-def run(replies: Optional[Mapping[str, str]] = None, *, crisis_flag: bool = False, limit: int = 80) -> Dict[str, object]:
+def reply_to(question_id: str, replies: Mapping[str, str]) -> str:
+    return replies[question_id] if question_id in replies else default_reply(question_id)
+
+
+def run(replies: Optional[Mapping[str, str]] = None, *, crisis_flag: bool = False, limit: int = 80,
+        content: Optional[ScreeningContent] = None) -> Dict[str, object]:
     """Answer every question asked (reply from `replies`, else default_reply); return the answers."""
     replies = dict(replies or {})
     answers: Dict[str, object] = {}
     for _ in range(limit):
-        step = next_step(answers, crisis_flag=crisis_flag)
+        step = next_step(answers, crisis_flag=crisis_flag, content=content)
         if step is None:
             return answers
         question = step.question
         assert question.id not in answers, f"{question.id} asked twice"
-        parsed = parse_answer(question, replies.get(question.id, default_reply(question.id)))
+        parsed = parse_answer(question, reply_to(question.id, replies))
         assert parsed.ok, (question.id, parsed.error)
         answers = record_answer(answers, question, parsed)
     raise AssertionError("the screening did not finish")
 
 
-def asked_order(replies: Optional[Mapping[str, str]] = None) -> list:
-    """The question ids in the order they were asked."""
+def asked_order(replies: Optional[Mapping[str, str]] = None, content: Optional[ScreeningContent] = None) -> list:
+    """The question ids in the order they were asked (by the shipped clinic, or by `content`)."""
     replies = dict(replies or {})
     answers: Dict[str, object] = {}
     order = []
     while True:
-        step = next_step(answers)
+        step = next_step(answers, content=content)
         if step is None:
             return order
         order.append(step.question.id)
-        parsed = parse_answer(step.question, replies.get(step.question.id, default_reply(step.question.id)))
+        parsed = parse_answer(step.question, reply_to(step.question.id, replies))
         answers = record_answer(answers, step.question, parsed)
 
 
