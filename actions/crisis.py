@@ -1,14 +1,15 @@
 """Crisis escalation: the reply (988, 741741, 911), one staff alert per episode, and the episode state."""
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text, Tuple
+from typing import Any, Dict, List, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
+from actions import runtime
 from actions.state import channel, crisis_state, latest_risk, latest_text, screening_state
 from bot.handoff.events import crisis_alert, stable_event_id
 from bot.safety.detector import RiskAssessment
@@ -58,17 +59,17 @@ def escalate(
             contact=contact_for_alert(tracker),
             event_id=stable_event_id(tracker.sender_id, "crisis", new_state.episodes),
         )
-        services.publish(event)
+        runtime.publish(event)
     return new_state
 
 
 class ActionCrisisResponse(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_crisis_response"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         text = latest_text(tracker)
         assessment = latest_risk(tracker)
         if not assessment.is_risk:

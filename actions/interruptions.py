@@ -1,14 +1,15 @@
 """Interruptions that work at any question: clinic questions, a person, start over, stop."""
+
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Dict, List, Mapping, Optional, Text
+from typing import Any, Dict, List, Mapping, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
+from actions import runtime
 from actions.state import screening_state
 from bot.clinic import faq_answer
 from bot.conversation import CLINIC_QUESTION_INTENT
@@ -32,39 +33,39 @@ def selected_faq_topic(parse_data: Mapping[str, Any]) -> Optional[str]:
 
 
 class ActionAnswerClinicQuestion(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_clinic_question"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         # A topic the profile does not answer (or no topic at all) gets the profile's kind "call us" text.
         topic = selected_faq_topic(tracker.latest_message or {}) or ""
-        dispatcher.utter_message(text=faq_answer(topic, services.clinic()))
+        dispatcher.utter_message(text=faq_answer(topic, runtime.clinic()))
         # The question is asked again in full (without its preface) after the answer.
         return [SlotSet("answer", None)]
 
 
 class ActionTalkToHuman(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_talk_to_human"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text=services.message("talk_to_human"))
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(text=runtime.message("talk_to_human"))
         # The form asks next whether they want a call back, then goes on where it was.
         return [SlotSet("answer", None), SlotSet("screening", screening_state(tracker).callback_offered().to_slot())]
 
 
 class ActionStartOver(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_start_over"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text=services.message("start_over"))
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(text=runtime.message("start_over"))
         # The crisis slot is kept on purpose: an open episode is still asked about first, and a later lead
         # still carries the flag.
         return [
@@ -76,14 +77,14 @@ class ActionStartOver(Action):
 
 
 class ActionStop(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_stop"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         screening = screening_state(tracker)
-        dispatcher.utter_message(text=services.message("stopped"))
+        dispatcher.utter_message(text=runtime.message("stopped"))
         return [
             SlotSet("screening", replace(screening.stopped(), announced=True).to_slot()),
             SlotSet("answer", None),
@@ -95,11 +96,11 @@ class ActionStop(Action):
 class ActionDefaultFallback(Action):
     """Rasa's core fallback: never a dead end; the visitor hears how to go on."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_default_fallback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text=services.message("fallback"))
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(text=runtime.message("fallback"))
         return []

@@ -4,23 +4,29 @@ Questions, options and order come from data/clinic via bot.screening; crisis fol
 bot.safety.episode. The only slot the form requests is `answer`, filled here from the raw text of the reply
 to the question that was asked (never from an entity), validated, recorded and cleared again.
 """
+
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import services
+from actions import runtime
 from actions.crisis import escalate
 from actions.state import (
-    channel, crisis_state, is_fresh_reply, latest_intent, latest_risk, latest_text, screening_state,
+    channel,
+    crisis_state,
+    is_fresh_reply,
+    latest_intent,
+    latest_risk,
+    latest_text,
+    screening_state,
 )
 from bot.conversation import current_step, is_answer_attempt
-from bot.screening.state import CALLBACK_OFFER_ID, ScreeningState
 from bot.handoff.events import callback_requested, stable_event_id
 from bot.safety.episode import (
     PHQ9_ITEM9_ASSESSMENT,
@@ -36,6 +42,7 @@ from bot.screening.flow import record_answer
 from bot.screening.lead import contact_summary
 from bot.screening.model import ParsedAnswer, Question, Step
 from bot.screening.scoring import risk_item_positive
+from bot.screening.state import CALLBACK_OFFER_ID, ScreeningState
 
 FORM_SLOT = "answer"
 
@@ -62,7 +69,9 @@ def buttons_for(question: Question) -> List[Dict[str, str]]:
     return [{"title": option.title, "payload": option.title} for option in question.options]
 
 
-def send_callback_request(dispatcher: CollectingDispatcher, tracker: Tracker, screening: ScreeningState) -> ScreeningState:
+def send_callback_request(
+    dispatcher: CollectingDispatcher, tracker: Tracker, screening: ScreeningState
+) -> ScreeningState:
     """Store the call-back request for staff, then confirm it and go on with the screening."""
     lead = {"concern": screening.answers.get("concern"), "contact": contact_summary(screening.answers)}
     event = callback_requested(
@@ -71,10 +80,10 @@ def send_callback_request(dispatcher: CollectingDispatcher, tracker: Tracker, sc
         lead=lead,
         event_id=stable_event_id(tracker.sender_id, "callback", screening.run),
     )
-    if not services.publish_or_apologise(dispatcher, event):
+    if not runtime.publish_or_apologise(dispatcher, event):
         return screening
-    name = services.first_name(screening.answers)
-    dispatcher.utter_message(text=services.message("callback_sent", first_name=name))
+    name = runtime.first_name(screening.answers)
+    dispatcher.utter_message(text=runtime.message("callback_sent", first_name=name))
     return screening.callback_sent()
 
 
@@ -85,8 +94,8 @@ def answer_crisis_question(
     parsed: ParsedAnswer,
     crisis: CrisisState,
     screening: ScreeningState,
-) -> "tuple[CrisisState, ScreeningState]":
-    """"Are you safe right now?" / "keep going or stop?": reply, and resume or end only as the visitor chose."""
+) -> tuple[CrisisState, ScreeningState]:
+    """ "Are you safe right now?" / "keep going or stop?": reply, and resume or end only as the visitor chose."""
     more_risk = latest_risk(tracker)  # the reply itself, as the NLU component assessed it
     if more_risk.is_risk:  # e.g. "no, I have the pills here": same episode (no new alert), worse severity
         crisis, _ = open_episode(crisis, more_risk)
@@ -105,12 +114,12 @@ def answer_screening_question(
     parsed: ParsedAnswer,
     screening: ScreeningState,
     crisis: CrisisState,
-) -> "tuple[ScreeningState, CrisisState]":
+) -> tuple[ScreeningState, CrisisState]:
     """Record a validated answer; send a call-back request once it can be made; escalate a risk item."""
     if question.id == CALLBACK_OFFER_ID:
         screening = screening.answer_callback_offer(parsed.value == "yes")
         if parsed.value != "yes":
-            dispatcher.utter_message(text=services.message("callback_declined"))
+            dispatcher.utter_message(text=runtime.message("callback_declined"))
     else:
         screening = screening.with_answers(record_answer(screening.answers, question, parsed))
     if screening.callback_ready():
@@ -129,12 +138,10 @@ def answer_screening_question(
 
 
 class ValidateScreeningForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_screening_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         steps = _STEPS.set({})
         try:
             return await super().run(dispatcher, tracker, domain)
@@ -142,13 +149,13 @@ class ValidateScreeningForm(FormValidationAction):
             _STEPS.reset(steps)
 
     async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Text]:
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
         return [FORM_SLOT] if form_step(tracker) is not None else []
 
     async def extract_answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         # Only a reply to a question we asked counts: not the message that started the form.
         if (
             tracker.get_slot("requested_slot") != FORM_SLOT
@@ -168,7 +175,7 @@ class ValidateScreeningForm(FormValidationAction):
 
     async def validate_answer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         screening = screening_state(tracker)
         crisis = crisis_state(tracker)
         step = form_step(tracker)
@@ -177,7 +184,7 @@ class ValidateScreeningForm(FormValidationAction):
         question = step.question
         parsed = parse_answer(question, value)
         if not parsed.ok:
-            dispatcher.utter_message(text=f"{services.message('reask_prefix')} {parsed.error}".strip())
+            dispatcher.utter_message(text=f"{runtime.message('reask_prefix')} {parsed.error}".strip())
             return {FORM_SLOT: None}
 
         if question.section == "crisis":
@@ -190,12 +197,12 @@ class ValidateScreeningForm(FormValidationAction):
 class ActionAskAnswer(Action):
     """Asks the current question: its preface the first time, then the question with its options."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_answer"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         step = current_step(screening_state(tracker), crisis_state(tracker))
         if step is None:
             return []

@@ -1,4 +1,5 @@
 """Reading our slots from a rasa-sdk Tracker into the pure state objects of bot/."""
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@
 Texts may use {clinic_name}, {phone}, {address} and {hours}; they are filled in here. Other placeholders
 (such as {first_name} in messages.finished_with_lead) are left for the caller.
 """
+
 from __future__ import annotations
 
 import functools
@@ -10,8 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
-from bot.yaml_files import read_yaml_mapping
 
+from bot.yaml_files import read_yaml_mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROFILE_PATH = PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"
@@ -19,9 +20,21 @@ DEFAULT_PROFILE_PATH = PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"
 # The FAQ topics are the keys of the profile's `faq`, not listed here: the NLU data names the same topics as the
 # sub-intents `faq/<topic>` of the retrieval intent `faq` (tests/test_faq_topics.py checks both agree).
 MESSAGE_KEYS = (
-    "declined", "minor", "finished_with_lead", "finished_no_contact", "talk_to_human", "stopped",
-    "start_over", "already_done", "reask_prefix", "faq_unknown", "callback_sent", "callback_declined", "ended",
-    "handoff_failed", "fallback",
+    "declined",
+    "minor",
+    "finished_with_lead",
+    "finished_no_contact",
+    "talk_to_human",
+    "stopped",
+    "start_over",
+    "already_done",
+    "reask_prefix",
+    "faq_unknown",
+    "callback_sent",
+    "callback_declined",
+    "ended",
+    "handoff_failed",
+    "fallback",
 )
 
 

@@ -4,6 +4,7 @@
 which of them asks next and whether a reply is an answer or an interruption (a clinic question, "stop", a
 crisis...). Everything here is pure and JSON-in/JSON-out so the Rasa actions stay thin.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -31,14 +32,49 @@ INTERRUPTION_INTENTS = CONTROL_INTENTS | {CLINIC_QUESTION_INTENT, CRISIS_INTENT}
 FREE_TEXT_INTERRUPTION_CONFIDENCE = 0.8
 FREE_TEXT_KINDS = frozenset({"text"})
 _QUESTION_WORDS = frozenset(
-    "how what whats what's is are can could do does did will would should where when why who which may "
-    "cuanto cuánto que qué donde dónde cuando cuándo como cómo puedo es son hay".split()
+    [
+        "how",
+        "what",
+        "whats",
+        "what's",
+        "is",
+        "are",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "should",
+        "where",
+        "when",
+        "why",
+        "who",
+        "which",
+        "may",
+        "cuanto",
+        "cuánto",
+        "que",
+        "qué",
+        "donde",
+        "dónde",
+        "cuando",
+        "cuándo",
+        "como",
+        "cómo",
+        "puedo",
+        "es",
+        "son",
+        "hay",
+    ]
 )
 
 
 def looks_like_question(text: str) -> bool:
     words = text.strip().lower().lstrip("¿").split()
     return text.strip().endswith("?") or (bool(words) and words[0] in _QUESTION_WORDS)
+
 
 def current_step(screening: ScreeningState, crisis: CrisisState) -> Optional[Step]:
     """What to ask now: the crisis follow-up while an episode is open, else the next screening question.

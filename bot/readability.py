@@ -3,6 +3,7 @@
 A small, dependency-free estimate: syllables are counted by vowel groups with the usual English fixes.
 It is a guide for content review, not a precise linguistic measure; very short texts score unreliably.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Bounded retention for conversation transcripts (health information): forget what has been idle too long."""
+
 from __future__ import annotations
 
 from typing import Dict, List

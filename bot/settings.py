@@ -4,6 +4,7 @@ Both Python environments (Rasa's and the services') import this module, so it us
 library and python-dotenv. Secrets that the embedded default stack needs but nobody configured are generated
 once and kept under DATA_DIR, so `make run` works on a fresh machine without weakening anything.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Reading the YAML data files a clinic reviews (data/clinic/*.yml), with one clear error on failure."""
+
 from __future__ import annotations
 
 from pathlib import Path

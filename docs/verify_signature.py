@@ -2,7 +2,12 @@
 
 Run: HANDOFF_SECRET=... python verify_signature.py 8080   (then set HANDOFF_URL=http://host:8080/)
 """
-import hashlib, hmac, json, os, sys
+
+import hashlib
+import hmac
+import json
+import os
+import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 SECRET = os.environ.get("HANDOFF_SECRET", "")

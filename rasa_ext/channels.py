@@ -4,18 +4,18 @@ Rasa's stock RestInput answers 500 to some malformed bodies, files sender-less m
 `default` conversation, logs message text on errors and passes `/intent{...}` text through. This subclass keeps
 the URL and response format and puts `bot.channels.guard` in front of it.
 """
+
 from __future__ import annotations
 
 import logging
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
-
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.channels.guard import InvalidRequest, error_body, parse_rest_body
 from bot.settings import load_settings
@@ -25,11 +25,11 @@ logger = logging.getLogger(__name__)
 
 class GuardedRestInput(RestInput):
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         credentials = credentials or {}
         return cls(max_chars=int(credentials.get("max_message_chars") or load_settings().max_message_chars))
 

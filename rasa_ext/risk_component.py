@@ -5,9 +5,10 @@ model flags risk, the intent becomes `crisis` at confidence 1.0 (rules then esca
 assessment is attached to the parse data under `risk` (bot/safety/parse_data.py), where the actions read it
 instead of running the detector again. The decision lives in `bot.safety`.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text, Type
+from typing import Any, Dict, List, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -30,20 +31,20 @@ class RiskDetector(GraphComponent, IntentClassifier):
         return [IntentClassifier]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {"model_threshold": DEFAULT_MODEL_THRESHOLD}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self.threshold = float(config.get("model_threshold", DEFAULT_MODEL_THRESHOLD))
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "RiskDetector":
+    ) -> RiskDetector:
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -6,6 +6,7 @@ TRANSCRIPT_RETENTION_MINUTES). Leads and alerts live on in the outbox and inbox,
 
 endpoints.yml passes `retention_minutes: ${TRANSCRIPT_RETENTION_MINUTES}`; Rasa's substitution yields a string.
 """
+
 from __future__ import annotations
 
 import time

@@ -10,6 +10,7 @@ can gate on it. The eval texts are test data, not visitor messages, so printing 
 second) over the eval set and the ordinary messages: the section `make eval` adds to reports/crisis-eval.md.
 Speed is reported, never asserted in `make test` (wall-clock figures depend on the machine and its load).
 """
+
 from __future__ import annotations
 
 import math
@@ -69,9 +70,7 @@ def _ratio(numerator: int, denominator: int) -> Optional[float]:
     return numerator / denominator if denominator else None
 
 
-def evaluate_detector(
-    cases: Iterable[dict], assess: Callable[[str], RiskAssessment] = assess_risk
-) -> dict[str, Any]:
+def evaluate_detector(cases: Iterable[dict], assess: Callable[[str], RiskAssessment] = assess_risk) -> dict[str, Any]:
     """Recall overall and per labelled category, false-positive rate, category agreement, misses, false alarms."""
     risk_total = risk_hit = benign_total = false_alarm_count = category_agree = 0
     per_category: dict[str, dict[str, int]] = {}

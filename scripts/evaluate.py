@@ -2,6 +2,7 @@
 NLU intent report from `rasa test nlu` on a held-out set. Writes reports/crisis-eval.md (+ .json) and
 reports/nlu/. `--model` and `--out` evaluate another model into another folder (defaults: models/current.tar.gz
 into reports/)."""
+
 from __future__ import annotations
 
 import argparse
@@ -104,9 +105,21 @@ def nlu_report() -> dict:
     out = REPORTS / "nlu"
     shutil.rmtree(out, ignore_errors=True)
     subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "rasa"), "test", "nlu", "--model", str(MODEL), "--nlu", str(NLU_TEST_SET),
-         "--out", str(out), "--no-plot"],
-        cwd=ROOT, check=True, env=dict(os.environ),
+        [
+            str(ROOT / ".venv" / "bin" / "rasa"),
+            "test",
+            "nlu",
+            "--model",
+            str(MODEL),
+            "--nlu",
+            str(NLU_TEST_SET),
+            "--out",
+            str(out),
+            "--no-plot",
+        ],
+        cwd=ROOT,
+        check=True,
+        env=dict(os.environ),
     )
     report = json.loads((out / "intent_report.json").read_text())
     topics = out / "response_selection_report.json"
@@ -117,7 +130,11 @@ def nlu_report() -> dict:
         "accuracy": report.get("accuracy"),
         "macro_f1": report.get("macro avg", {}).get("f1-score"),
         "weighted_f1": report.get("weighted avg", {}).get("f1-score"),
-        "per_intent_f1": {k: round(v["f1-score"], 3) for k, v in report.items() if isinstance(v, dict) and "f1-score" in v and k not in {"macro avg", "weighted avg", "micro avg"}},
+        "per_intent_f1": {
+            k: round(v["f1-score"], 3)
+            for k, v in report.items()
+            if isinstance(v, dict) and "f1-score" in v and k not in {"macro avg", "weighted avg", "micro avg"}
+        },
     }
 
 
@@ -228,13 +245,21 @@ def markdown(crisis: dict, nlu: dict, holdouts: List[dict], ordinary: dict) -> s
         "|---|---|---|---|---|",
     ]
     for name, r in crisis["signals"].items():
-        lines.append(f"| {name} | {r['recall']:.3f} | {r['false_positive_rate']:.3f} | {r['missed']} | {r['false_alarms']} |")
+        lines.append(
+            f"| {name} | {r['recall']:.3f} | {r['false_positive_rate']:.3f} | {r['missed']} | {r['false_alarms']} |"
+        )
     lines += ["", "Recall of the combination by category:", "", "| category | caught / n |", "|---|---|"]
     for category, b in sorted(crisis["per_category"].items()):
         lines.append(f"| {category} | {b['caught']} / {b['n']} |")
-    lines += ["", f"Mean parse time through the full NLU pipeline: {crisis['parse_ms_per_message']} ms per message.", ""]
+    lines += [
+        "",
+        f"Mean parse time through the full NLU pipeline: {crisis['parse_ms_per_message']} ms per message.",
+        "",
+    ]
     lines += ["## Missed by both signals", ""] + ([f"- {t}" for t in crisis["combined_misses"]] or ["- none"])
-    lines += ["", "## False alarms of the combination", ""] + ([f"- {t}" for t in crisis["combined_false_alarms"]] or ["- none"])
+    lines += ["", "## False alarms of the combination", ""] + (
+        [f"- {t}" for t in crisis["combined_false_alarms"]] or ["- none"]
+    )
     lines += holdout_table(holdouts)
     lines += ordinary_lines(ordinary)
     labels = nlu["labels"]
@@ -276,20 +301,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     # The detector's own per-message cost: a report figure (make test asserts no speed).
     cost = detector_cost_report({"crisis_eval": EVAL_SET, "ordinary": ORDINARY_SET})
     (REPORTS / "crisis-eval.json").write_text(
-        json.dumps({"crisis": crisis, "holdouts": holdouts, "ordinary": ordinary, "nlu": nlu,
-                    "detector_cost": cost}, indent=2)
+        json.dumps(
+            {"crisis": crisis, "holdouts": holdouts, "ordinary": ordinary, "nlu": nlu, "detector_cost": cost}, indent=2
+        )
     )
     (REPORTS / "crisis-eval.md").write_text(markdown(crisis, nlu, holdouts, ordinary) + detector_cost_markdown(cost))
     for report in [crisis] + holdouts:
         print(report["set"])
         for name, r in report["signals"].items():
             print(f"  {name:9s} recall {r['recall']:.3f}  false-positive rate {r['false_positive_rate']:.3f}")
-    print(f"ordinary messages: combined false-positive rate {ordinary['signals']['combined']['false_positive_rate']:.3f}")
+    print(
+        f"ordinary messages: combined false-positive rate {ordinary['signals']['combined']['false_positive_rate']:.3f}"
+    )
     overall = cost["sets"]["all"]
     print(f"detector cost: median {overall['median_ms']} ms, p95 {overall['p95_ms']} ms a message")
     labels = nlu["labels"]
-    print(f"NLU accuracy {nlu['accuracy']:.3f}; intent + clinic-question topic {labels['accuracy_as_deployed']:.3f}; "
-          f"clinic questions answered with the right topic {labels['faq_right_topic_as_deployed']:.3f}")
+    print(
+        f"NLU accuracy {nlu['accuracy']:.3f}; intent + clinic-question topic {labels['accuracy_as_deployed']:.3f}; "
+        f"clinic questions answered with the right topic {labels['faq_right_topic_as_deployed']:.3f}"
+    )
     print(f"report in {REPORTS / 'crisis-eval.md'}")
     return 0
 

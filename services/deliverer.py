@@ -5,6 +5,7 @@ go out to HANDOFF_URL whether or not the staff inbox runs). It also owns the out
 deletes events delivered more than OUTBOX_RETENTION_DAYS ago. Database calls run in a worker thread so the
 event loop never waits on disk. Log lines carry event id and type only, never bodies.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,10 +55,21 @@ class Deliverer:
             crisis_backoff_cap_s=min(30.0, settings.handoff_backoff_cap_s),
         )
 
-    def __init__(self, outbox: Outbox, url: str, secret: str, *, timeout_s: float, dead_after_s: float,
-                 poll_interval_s: float = 0.5, batch_size: int = DEFAULT_BATCH_SIZE,
-                 backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, crisis_backoff_cap_s: float = 30.0,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        url: str,
+        secret: str,
+        *,
+        timeout_s: float,
+        dead_after_s: float,
+        poll_interval_s: float = 0.5,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        backoff_base_s: float = 1.0,
+        backoff_cap_s: float = 300.0,
+        crisis_backoff_cap_s: float = 30.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
         if not url:
             raise ValueError("a delivery URL is required")
         if not secret:
@@ -128,8 +140,11 @@ class Deliverer:
                         break
                     if delivered and failures == 0:
                         continue  # there may be more due right now
-                    pause = min(self.poll_interval_s * (2 ** min(failures, 6)), MAX_LOOP_PAUSE_S) \
-                        if failures else self.poll_interval_s
+                    pause = (
+                        min(self.poll_interval_s * (2 ** min(failures, 6)), MAX_LOOP_PAUSE_S)
+                        if failures
+                        else self.poll_interval_s
+                    )
                     await self._sleep(pause, stop)
         finally:
             self._session = None
@@ -169,7 +184,7 @@ class Deliverer:
                 if await self._deliver_one(session, item):
                     delivered += 1
             except ReceiverUnreachable as exc:
-                rest = items[index + 1:]
+                rest = items[index + 1 :]
                 if rest:  # don't spend a timeout on each one: they are due again after the same pause
                     retry_at = self._clock() + timedelta(seconds=self._delay(item))
                     await asyncio.to_thread(self.outbox.release, [i.id for i in rest], retry_at)
@@ -192,14 +207,24 @@ class Deliverer:
         horizon = item.created_at + timedelta(seconds=self.dead_after_s)
         if now >= horizon:
             await asyncio.to_thread(self.outbox.mark_dead, item.id, error)
-            logger.error("handoff event dead after %d attempts id=%s type=%s last_error=%s",
-                         item.attempts + 1, item.id, item.type, error)
+            logger.error(
+                "handoff event dead after %d attempts id=%s type=%s last_error=%s",
+                item.attempts + 1,
+                item.id,
+                item.type,
+                error,
+            )
         else:
             # The last retry lands on the horizon itself, so "dead" always follows a real final attempt.
             retry_at = min(now + timedelta(seconds=self._delay(item)), horizon)
             await asyncio.to_thread(self.outbox.mark_failed, item.id, error, retry_at)
-            logger.warning("handoff delivery failed id=%s type=%s attempt=%d error=%s",
-                           item.id, item.type, item.attempts + 1, error)
+            logger.warning(
+                "handoff delivery failed id=%s type=%s attempt=%d error=%s",
+                item.id,
+                item.type,
+                item.attempts + 1,
+                error,
+            )
         if error.startswith(("timeout", "connection error")):
             raise ReceiverUnreachable(error)
         return False
@@ -235,8 +260,13 @@ def purge_delivered(outbox: Outbox, retention_days: float, now: datetime) -> int
     return outbox.purge_delivered(before=now - timedelta(days=retention_days))
 
 
-async def run_retention(outbox: Outbox, retention_days: float, stop: asyncio.Event,
-                        interval_s: float = RETENTION_INTERVAL_S, clock: Callable[[], datetime] = _utcnow) -> None:
+async def run_retention(
+    outbox: Outbox,
+    retention_days: float,
+    stop: asyncio.Event,
+    interval_s: float = RETENTION_INTERVAL_S,
+    clock: Callable[[], datetime] = _utcnow,
+) -> None:
     """Purge now, then every `interval_s`, until `stop` is set. Counts only in the log; errors retry next round."""
     while not stop.is_set():
         try:

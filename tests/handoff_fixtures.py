@@ -1,4 +1,5 @@
 """Shared fixtures: outbox databases (SQLite file and a throwaway PostgreSQL schema) and a real receiver."""
+
 from __future__ import annotations
 
 import asyncio
@@ -75,10 +76,23 @@ def sample_lead(**overrides) -> dict:
             "consent_to_contact": True,
         },
         "scores": {"gad7": 16, "phq9": 12, "pcptsd5": 2},
-        "answers": [{"id": "gad7_1", "question": "Feeling nervous, anxious, or on edge", "answer": "Nearly every day",
-                     "value": 3}],
-        "contraindications": [{"id": "uncontrolled_hypertension", "label": "Uncontrolled high blood pressure",
-                               "answer": "no", "class": "absolute", "source": "Ketalar label"}],
+        "answers": [
+            {
+                "id": "gad7_1",
+                "question": "Feeling nervous, anxious, or on edge",
+                "answer": "Nearly every day",
+                "value": 3,
+            }
+        ],
+        "contraindications": [
+            {
+                "id": "uncontrolled_hypertension",
+                "label": "Uncontrolled high blood pressure",
+                "answer": "no",
+                "class": "absolute",
+                "source": "Ketalar label",
+            }
+        ],
         "reasons": [{"id": "gad7_positive", "text": "GAD-7 total 16 is at or above 10"}],
         "crisis": {"flagged": False, "categories": []},
     }
@@ -87,14 +101,24 @@ def sample_lead(**overrides) -> dict:
 
 
 def make_lead_event(n: int = 0, conversation_id: str = "conv-1") -> dict:
-    return events.lead_created(conversation_id=conversation_id, channel="rest", lead=sample_lead(),
-                               event_id=events.stable_event_id(conversation_id, "lead", n))
+    return events.lead_created(
+        conversation_id=conversation_id,
+        channel="rest",
+        lead=sample_lead(),
+        event_id=events.stable_event_id(conversation_id, "lead", n),
+    )
 
 
 def make_crisis_event(n: int = 0, conversation_id: str = "conv-1", message: str = "test crisis text") -> dict:
-    return events.crisis_alert(conversation_id=conversation_id, channel="sms", severity="high",
-                               categories=["suicidal_ideation"], message=message, contact={},
-                               event_id=events.stable_event_id(conversation_id, "crisis", n))
+    return events.crisis_alert(
+        conversation_id=conversation_id,
+        channel="sms",
+        severity="high",
+        categories=["suicidal_ideation"],
+        message=message,
+        contact={},
+        event_id=events.stable_event_id(conversation_id, "crisis", n),
+    )
 
 
 def stored_rows(database_url: str) -> list:
@@ -130,6 +154,7 @@ class Received:
 class Receiver:
     """A real aiohttp server on loopback in its own thread. `status` is what it answers; `stop()` closes the
     listening socket so clients get connection refused; `start()` opens it again on the same port."""
+
     secret: str = SECRET
     port: int = field(default_factory=free_port)
     status: int = 200
@@ -162,8 +187,15 @@ class Receiver:
         if self.status >= 300:
             return web.Response(status=self.status)
         with self._lock:
-            self.received.append(Received(key=request.headers.get(IDEMPOTENCY_HEADER, ""), signature_ok=True,
-                                          event=json.loads(body), at=time.time(), headers=dict(request.headers)))
+            self.received.append(
+                Received(
+                    key=request.headers.get(IDEMPOTENCY_HEADER, ""),
+                    signature_ok=True,
+                    event=json.loads(body),
+                    at=time.time(),
+                    headers=dict(request.headers),
+                )
+            )
         return web.Response(status=self.status)
 
     async def _start(self) -> None:
@@ -178,7 +210,7 @@ class Receiver:
             await self._runner.cleanup()
             self._runner = None
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
         return self
 

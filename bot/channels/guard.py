@@ -3,6 +3,7 @@
 Pure functions, no Rasa: the guarded REST channel (and later SMS and the widget) call them, so a malformed
 request gets a clear 4xx instead of a crash, and a typed `/intent{...}` payload cannot drive the dialogue.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,7 @@ def neutralise_payload(text: str) -> str:
     """
     match = _BUILT_IN_CONTROL_PAYLOAD.match(text)
     if match:
-        return text[match.start(1):].replace("_", " ", 1)
+        return text[match.start(1) :].replace("_", " ", 1)
     return text
 
 

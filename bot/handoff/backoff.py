@@ -3,6 +3,7 @@
 Full jitter spreads retries from many events (and several deliverers) evenly instead of in waves, which
 matters when a receiver comes back after an outage with a backlog waiting.
 """
+
 from __future__ import annotations
 
 import random
@@ -12,8 +13,9 @@ from typing import Callable
 _MAX_EXPONENT = 62
 
 
-def next_delay(attempt: int, *, base: float = 1.0, cap: float = 300.0,
-               rng: Callable[[], float] = random.random) -> float:
+def next_delay(
+    attempt: int, *, base: float = 1.0, cap: float = 300.0, rng: Callable[[], float] = random.random
+) -> float:
     """Seconds to wait before retrying after failed attempt number `attempt` (1 = the first attempt).
 
     Uniform in [0, min(cap, base * 2**(attempt - 1))). Attempts below 1 are treated as 1.
@@ -21,5 +23,5 @@ def next_delay(attempt: int, *, base: float = 1.0, cap: float = 300.0,
     if base < 0 or cap < 0:
         raise ValueError("base and cap must not be negative")
     exponent = min(max(int(attempt), 1) - 1, _MAX_EXPONENT)
-    ceiling = min(cap, base * (2 ** exponent))
+    ceiling = min(cap, base * (2**exponent))
     return ceiling * rng()

@@ -4,6 +4,7 @@ The contract is written out in docs/events.md and as JSON Schema in docs/schemas
 event against those schemas with jsonschema (in both Python environments). Problem strings name fields only,
 never values, so they are safe to log.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,9 @@ def _created_at(created_at: Timestamp) -> str:
     return created_at
 
 
-def _envelope(event_type: str, conversation_id: str, channel: str, event_id: Optional[str],
-              created_at: Timestamp) -> dict:
+def _envelope(
+    event_type: str, conversation_id: str, channel: str, event_id: Optional[str], created_at: Timestamp
+) -> dict:
     return {
         "type": event_type,
         "id": event_id or str(uuid.uuid4()),
@@ -74,16 +76,30 @@ def _envelope(event_type: str, conversation_id: str, channel: str, event_id: Opt
     }
 
 
-def lead_created(*, conversation_id: str, channel: str, lead: Mapping[str, Any], event_id: Optional[str] = None,
-                 created_at: Timestamp = None) -> dict:
+def lead_created(
+    *,
+    conversation_id: str,
+    channel: str,
+    lead: Mapping[str, Any],
+    event_id: Optional[str] = None,
+    created_at: Timestamp = None,
+) -> dict:
     event = _envelope(LEAD_CREATED, conversation_id, channel, event_id, created_at)
     event["lead"] = dict(lead)
     return event
 
 
-def crisis_alert(*, conversation_id: str, channel: str, severity: str, categories: list, message: str,
-                 contact: Optional[Mapping[str, Any]], event_id: Optional[str] = None,
-                 created_at: Timestamp = None) -> dict:
+def crisis_alert(
+    *,
+    conversation_id: str,
+    channel: str,
+    severity: str,
+    categories: list,
+    message: str,
+    contact: Optional[Mapping[str, Any]],
+    event_id: Optional[str] = None,
+    created_at: Timestamp = None,
+) -> dict:
     event = _envelope(CRISIS_ALERT, conversation_id, channel, event_id, created_at)
     event["severity"] = severity
     event["categories"] = list(categories)
@@ -92,8 +108,14 @@ def crisis_alert(*, conversation_id: str, channel: str, severity: str, categorie
     return event
 
 
-def callback_requested(*, conversation_id: str, channel: str, lead: Mapping[str, Any],
-                       event_id: Optional[str] = None, created_at: Timestamp = None) -> dict:
+def callback_requested(
+    *,
+    conversation_id: str,
+    channel: str,
+    lead: Mapping[str, Any],
+    event_id: Optional[str] = None,
+    created_at: Timestamp = None,
+) -> dict:
     event = _envelope(CALLBACK_REQUESTED, conversation_id, channel, event_id, created_at)
     event["lead"] = dict(lead)
     return event
@@ -106,8 +128,15 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 # The fields every event carries, whatever its type: what any receiver checks before it looks further.
 ENVELOPE_FIELDS = ("type", "id", "schema_version", "conversation_id", "channel", "created_at")
 
-_TYPE_WORDS = {"string": "a string", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "object": "an object", "array": "a list", "null": "null"}
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
 
 
 def _is_whole_number(_checker: Any, instance: Any) -> bool:

@@ -10,6 +10,7 @@ Pending and dead rows are never deleted: a dead event stays visible to staff thr
 receiver has them, and event bodies are health information.
 `last_error` holds only our own short descriptions ("HTTP 503", "timeout"), never visitor text.
 """
+
 from __future__ import annotations
 
 import time
@@ -100,7 +101,7 @@ def _configure_sqlite(engine: sa.engine.Engine) -> None:
     read-then-update never fails half way with SQLITE_BUSY (the SQLAlchemy pysqlite recipe)."""
 
     @sa_event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
+    def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
@@ -109,7 +110,7 @@ def _configure_sqlite(engine: sa.engine.Engine) -> None:
         cursor.close()
 
     @sa_event.listens_for(engine, "begin")
-    def _on_begin(connection):  # noqa: ANN001
+    def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -175,8 +176,7 @@ class Outbox:
         at = _epoch(now)
         table = outbox_events
         query = (
-            sa.select(table.c.id, table.c.type, table.c.body, table.c.attempts, table.c.created_at,
-                      table.c.priority)
+            sa.select(table.c.id, table.c.type, table.c.body, table.c.attempts, table.c.created_at, table.c.priority)
             .where(table.c.status == PENDING, table.c.next_attempt_at <= at)
             .order_by(table.c.priority, table.c.created_at, table.c.id)
             .limit(limit)
@@ -187,13 +187,17 @@ class Outbox:
             rows = conn.execute(query).fetchall()
             if rows:
                 conn.execute(
-                    table.update()
-                    .where(table.c.id.in_([row.id for row in rows]))
-                    .values(next_attempt_at=at + lease_s)
+                    table.update().where(table.c.id.in_([row.id for row in rows])).values(next_attempt_at=at + lease_s)
                 )
         return [
-            OutboxItem(id=row.id, type=row.type, body=bytes(row.body), attempts=row.attempts,
-                       created_at=_datetime(row.created_at), priority=row.priority)
+            OutboxItem(
+                id=row.id,
+                type=row.type,
+                body=bytes(row.body),
+                attempts=row.attempts,
+                created_at=_datetime(row.created_at),
+                priority=row.priority,
+            )
             for row in rows
         ]
 
@@ -215,8 +219,9 @@ class Outbox:
             conn.execute(
                 outbox_events.update()
                 .where(outbox_events.c.id == event_id, outbox_events.c.status != DELIVERED)
-                .values(status=DELIVERED, delivered_at=_epoch(now), attempts=outbox_events.c.attempts + 1,
-                        last_error=None)
+                .values(
+                    status=DELIVERED, delivered_at=_epoch(now), attempts=outbox_events.c.attempts + 1, last_error=None
+                )
             )
 
     def mark_failed(self, event_id: str, error: str, next_attempt_at: datetime) -> None:
@@ -224,8 +229,11 @@ class Outbox:
             conn.execute(
                 outbox_events.update()
                 .where(outbox_events.c.id == event_id, outbox_events.c.status == PENDING)
-                .values(attempts=outbox_events.c.attempts + 1, last_error=_short_error(error),
-                        next_attempt_at=_epoch(next_attempt_at))
+                .values(
+                    attempts=outbox_events.c.attempts + 1,
+                    last_error=_short_error(error),
+                    next_attempt_at=_epoch(next_attempt_at),
+                )
             )
 
     def mark_dead(self, event_id: str, error: str) -> None:
@@ -276,7 +284,12 @@ class Outbox:
         with self._engine.begin() as conn:
             rows = conn.execute(query).fetchall()
         return [
-            {"id": row.id, "type": row.type, "created_at": format_timestamp(_datetime(row.created_at)),
-             "attempts": row.attempts, "last_error": row.last_error}
+            {
+                "id": row.id,
+                "type": row.type,
+                "created_at": format_timestamp(_datetime(row.created_at)),
+                "attempts": row.attempts,
+                "last_error": row.last_error,
+            }
             for row in rows
         ]

@@ -2,6 +2,7 @@
 
 Receivers must verify against the raw bytes they received, before parsing JSON.
 """
+
 from __future__ import annotations
 
 import hashlib

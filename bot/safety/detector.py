@@ -3,6 +3,7 @@
 It runs on every visitor message, whatever the NLU model thinks, so it must never raise, never be slow and
 never log the text. It routes to crisis resources and staff; it does not assess risk (a clinician does).
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
-
 
 from bot.safety.normalize import normalize
 from bot.yaml_files import read_yaml
@@ -62,7 +62,7 @@ NO_RISK = RiskAssessment(is_risk=False, categories=(), severity=None, language="
 class _Rule:
     category: str
     language: str
-    pattern: "re.Pattern[str]"
+    pattern: re.Pattern[str]
     negatable: bool
 
 
@@ -70,9 +70,9 @@ class _Rule:
 class RiskLexicon:
     severities: dict[str, str]  # category id -> severity
     rules: tuple[_Rule, ...]
-    benign: tuple["re.Pattern[str]", ...]
-    negation_cues: dict[str, "re.Pattern[str]"]  # language -> cue regex
-    not_negation: tuple["re.Pattern[str]", ...]
+    benign: tuple[re.Pattern[str], ...]
+    negation_cues: dict[str, re.Pattern[str]]  # language -> cue regex
+    not_negation: tuple[re.Pattern[str], ...]
     window_words: int
 
 
@@ -94,7 +94,7 @@ def _expand_macros(pattern: str, macros: dict[str, str]) -> str:
     return pattern
 
 
-def _compile(pattern: Any, where: str, macros: dict[str, str]) -> "re.Pattern[str]":
+def _compile(pattern: Any, where: str, macros: dict[str, str]) -> re.Pattern[str]:
     if not isinstance(pattern, str) or not pattern.strip():
         raise LexiconError(f"{where}: a pattern must be a non-empty string")
     try:
@@ -181,7 +181,7 @@ def _is_negated(text: str, start: int, lexicon: RiskLexicon, language: str) -> b
     clause = clauses[-1] if clauses else prefix
     for phrase in lexicon.not_negation:
         clause = phrase.sub(" ", clause)
-    window = " ".join(clause.split()[-lexicon.window_words:])
+    window = " ".join(clause.split()[-lexicon.window_words :])
     return bool(cue.search(window))
 
 
@@ -230,7 +230,7 @@ def assess_risk(text: str, lexicon: Optional[RiskLexicon] = None) -> RiskAssessm
         active = lexicon if lexicon is not None else get_lexicon()
         normalized = _strip_benign(" " + normalize(text[:MAX_CHARS]), active).rstrip(" .")
         found = _matched_categories(normalized, active)
-    except Exception:  # noqa: BLE001 - the safety net must not take the conversation down
+    except Exception:
         # Fail loud in logs (no message text), fail safe to "no match": the explicit risk questions still run.
         logger.exception("risk detector failed; message not assessed")
         return NO_RISK

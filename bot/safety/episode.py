@@ -4,6 +4,7 @@ State lives in the `crisis` slot as a plain dict (see `CrisisState.to_slot`). Wh
 visitor is asked whether they are safe right now and then whether they want to keep going; the questionnaire
 never resumes on its own. Staff get one alert per episode; the lead carries the flag for good.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -21,9 +22,7 @@ CONTINUE_QUESTION_ID = "crisis_continue"
 # PHQ-9 item 9 above "Not at all" opens an episode too (reference notes §2: any score > 0 triggers risk
 # follow-up; a practice norm, routed like a disclosed suicidal thought).
 PHQ9_ITEM9_CATEGORY = "phq9_item9"
-PHQ9_ITEM9_ASSESSMENT = RiskAssessment(
-    is_risk=True, categories=("suicidal_thoughts",), severity="high", language="en"
-)
+PHQ9_ITEM9_ASSESSMENT = RiskAssessment(is_risk=True, categories=("suicidal_thoughts",), severity="high", language="en")
 # When only the trained model flagged a message the detector found no category: "unspecified", severity high.
 MODEL_ONLY_ASSESSMENT = RiskAssessment(is_risk=True, categories=("unspecified",), severity="high", language="en")
 
@@ -31,6 +30,7 @@ MODEL_ONLY_ASSESSMENT = RiskAssessment(is_risk=True, categories=("unspecified",)
 # (data/clinic/answer_words.yml, via bot.screening.answers); these are its own phrases on top.
 _SAFE = ("i'm safe", "im safe", "i am safe", "safe", "estoy a salvo")
 _NOT_SAFE = ("not safe", "i'm not safe", "im not safe", "i am not safe", "no estoy a salvo")
+
 
 @dataclass(frozen=True)
 class CrisisState:
@@ -43,7 +43,7 @@ class CrisisState:
     episodes: int = 0
 
     @classmethod
-    def from_slot(cls, value: Any) -> "CrisisState":
+    def from_slot(cls, value: Any) -> CrisisState:
         if not isinstance(value, Mapping):
             return cls()
         severity = value.get("severity")
@@ -97,7 +97,9 @@ def open_episode(
     return new_state, is_new
 
 
-def _options(titles: Tuple[str, ...], values: Tuple[str, ...], synonyms: Tuple[Tuple[str, ...], ...]) -> Tuple[Option, ...]:
+def _options(
+    titles: Tuple[str, ...], values: Tuple[str, ...], synonyms: Tuple[Tuple[str, ...], ...]
+) -> Tuple[Option, ...]:
     return tuple(Option(value=v, title=t, synonyms=s) for t, v, s in zip(titles, values, synonyms))
 
 

@@ -6,6 +6,7 @@ letters ("dieeee"), leetspeak ("k1ll"), texting shorthand ("kms", "wanna", "2") 
 misspellings of the words that matter most ("sucide"). Clause punctuation survives as a lone "." token so
 that negation ("I'm not suicidal. I want to die") never reaches across a sentence boundary.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,10 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bima\b", "i am going to"),
     (r"\bgotta\b", "got to"),
     (r"\bwant ta\b", "want to"),
-    (r"\b(want|wanted|wants|going|need|needs|have|has|plan|planning|ready|trying|tried|try|deserve|wish|like) 2\b",
-     r"\1 to"),
+    (
+        r"\b(want|wanted|wants|going|need|needs|have|has|plan|planning|ready|trying|tried|try|deserve|wish|like) 2\b",
+        r"\1 to",
+    ),
     (r"\b2 (die|live|end|kill|hurt|cut|go)\b", r"to \1"),
     (r"\bu\b", "you"),
     (r"\bur\b", "your"),

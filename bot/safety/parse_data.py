@@ -4,6 +4,7 @@ The component (rasa_ext/risk_component.py) runs the detector on every message; t
 from the parse data under `risk` instead of running the detector again. Reading is strict: anything not
 exactly as written here gives None, and the caller then runs the detector itself (never a weaker check).
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional

@@ -3,6 +3,7 @@
 Every reply is one paragraph (Rasa's Twilio output would split "\n\n" into separate SMS) and carries 988,
 741741 and 911. The caller asks "Are you safe right now?" separately and then uses `followup_reply`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,7 +19,13 @@ DEFAULT_RESPONSES_PATH = Path(__file__).resolve().parent.parent.parent / "data" 
 LANGUAGES: tuple[str, ...] = ("en", "es")
 FOLLOWUP_KINDS: tuple[str, ...] = ("unsafe_now", "safe_now")
 QUESTION_KEYS: tuple[str, ...] = (
-    "safe", "safe_guidance", "safe_options", "continue", "continue_guidance", "continue_options", "resume",
+    "safe",
+    "safe_guidance",
+    "safe_options",
+    "continue",
+    "continue_guidance",
+    "continue_options",
+    "resume",
 )
 # Categories whose specific resource (Poison Control, the DV hotline) is added whenever they match.
 EXTRA_CATEGORIES: tuple[str, ...] = ("overdose", "danger_from_others")

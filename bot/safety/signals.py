@@ -2,6 +2,7 @@
 
 A message flagged by either escalates (a missed crisis is the worst failure; a false alarm is cheap).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

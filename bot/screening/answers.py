@@ -6,6 +6,7 @@ one of those values); anything else gets a guidance string naming the options. I
 A reply starting with "/" is never an answer: that is how a typed Rasa intent payload looks, and the lead is
 built only from answers validated here.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,18 +21,66 @@ MAX_REPLY_CHARS = 500
 CHOICE_REPLY_CHARS = 200
 
 _NEGATORS = {
-    "not", "no", "never", "don't", "dont", "didn't", "didnt", "isn't", "isnt", "aren't", "wasn't",
-    "haven't", "havent", "hasn't", "without", "hardly", "nor", "doesn't", "doesnt",
+    "not",
+    "no",
+    "never",
+    "don't",
+    "dont",
+    "didn't",
+    "didnt",
+    "isn't",
+    "isnt",
+    "aren't",
+    "wasn't",
+    "haven't",
+    "havent",
+    "hasn't",
+    "without",
+    "hardly",
+    "nor",
+    "doesn't",
+    "doesnt",
 }
 _EMOJI_WORDS = {"\U0001f44d": "yes", "\u2705": "yes", "\U0001f44e": "no", "\u274c": "no"}
 _SKIP_WORDS = {
-    "skip", "no", "none", "n/a", "na", "no email", "no thanks", "no thank you", "nope", "pass",
-    "i don't have one", "i dont have one", "don't have one", "dont have one", "prefer not", "rather not",
-    "i'd rather not", "no email address", "i don't have email", "i don't have an email",
+    "skip",
+    "no",
+    "none",
+    "n/a",
+    "na",
+    "no email",
+    "no thanks",
+    "no thank you",
+    "nope",
+    "pass",
+    "i don't have one",
+    "i dont have one",
+    "don't have one",
+    "dont have one",
+    "prefer not",
+    "rather not",
+    "i'd rather not",
+    "no email address",
+    "i don't have email",
+    "i don't have an email",
 }
 _NONE_WORDS = {
-    "none", "no", "nothing", "n/a", "na", "no meds", "no medicines", "no medications", "no medication",
-    "not taking any", "i don't take any", "i dont take any", "nope", "nil", "zero", "none at all",
+    "none",
+    "no",
+    "nothing",
+    "n/a",
+    "na",
+    "no meds",
+    "no medicines",
+    "no medications",
+    "no medication",
+    "not taking any",
+    "i don't take any",
+    "i dont take any",
+    "nope",
+    "nil",
+    "zero",
+    "none at all",
 }
 _INDEX = re.compile(r"^(?:option|number|choice|no\.|#)?\s*(\d{1,2})\s*[.)]?$")
 _DIGITS = re.compile(r"-?\d+(?:[.,]\d+)?")
@@ -42,17 +91,42 @@ _EMAIL = re.compile(
 _PHONE_CHARS = re.compile(r"^[\d\s().+\-]+$")
 
 _UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 _TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-    "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
+
 
 def normalise(text: str) -> str:
     """Lower-case, Unicode-normalised, single-spaced text without surrounding punctuation."""
@@ -109,15 +183,15 @@ def words_to_int(text: str) -> Optional[int]:
     tokens = re.findall(r"[a-z]+", text.replace("-", " "))
     runs: List[int] = []
     current: Optional[int] = None
-    for index, token in enumerate(tokens):
+    for index, word in enumerate(tokens):
         nxt = tokens[index + 1] if index + 1 < len(tokens) else ""
-        if token in _UNITS or token in _TENS:
-            current = (current or 0) + _UNITS.get(token, _TENS.get(token, 0))
-        elif token == "hundred":
+        if word in _UNITS or word in _TENS:
+            current = (current or 0) + _UNITS.get(word, _TENS.get(word, 0))
+        elif word == "hundred":
             current = max(current or 1, 1) * 100
-        elif token == "a" and nxt == "hundred":
+        elif word == "a" and nxt == "hundred":
             current = current or 0
-        elif token == "and" and current and current % 100 == 0 and (nxt in _UNITS or nxt in _TENS):
+        elif word == "and" and current and current % 100 == 0 and (nxt in _UNITS or nxt in _TENS):
             continue
         elif current is not None:
             runs.append(current)
@@ -145,6 +219,7 @@ def _single_number(text: str) -> Tuple[Optional[int], str]:
 
 
 # --- choice ----------------------------------------------------------------------------------------------
+
 
 def _match_phrases(question: Question, norm: str, words: AnswerWords) -> Tuple[List[Option], bool]:
     """Options whose phrases appear in the reply, longest phrase first. Second item: a match was negated."""
@@ -208,6 +283,7 @@ def _choice(question: Question, raw: str) -> ParsedAnswer:
 
 # --- other kinds -----------------------------------------------------------------------------------------
 
+
 def _number(question: Question, raw: str) -> ParsedAnswer:
     value, problem = _single_number(normalise(raw))
     if problem == "fraction":
@@ -256,7 +332,7 @@ def normalise_us_phone(text: str) -> Optional[str]:
 
 
 def format_us_phone(e164: str) -> str:
-    """"+18185550134" -> "(818) 555-0134"."""
+    """ "+18185550134" -> "(818) 555-0134"."""
     digits = e164[2:]
     return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
 
@@ -323,6 +399,7 @@ def parse_answer(question: Question, text: str) -> ParsedAnswer:
 
 # --- checking stored values (defence in depth: answers may come back from a Rasa slot) -------------------
 
+
 def is_valid_value(question: Question, value: object) -> bool:
     """True if `value` is something parse_answer() could have produced for `question`."""
     kind = question.kind
@@ -335,8 +412,10 @@ def is_valid_value(question: Question, value: object) -> bool:
         return low <= int(value) and (question.max_value is None or int(value) <= question.max_value)
     if kind == "text":
         return (
-            isinstance(value, str) and 0 < len(value) <= question.max_length
-            and not value.startswith("/") and not _has_control_chars(value)
+            isinstance(value, str)
+            and 0 < len(value) <= question.max_length
+            and not value.startswith("/")
+            and not _has_control_chars(value)
         )
     if kind == "phone":
         return isinstance(value, str) and normalise_us_phone(value) == value

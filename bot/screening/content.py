@@ -3,13 +3,13 @@
 The YAML is read once per process and cached; the engine's functions are pure over this content.
 A malformed file fails loudly at load time (ContentError), never halfway through a conversation.
 """
+
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
-
 
 from bot.screening.model import KINDS, OUTCOMES, Option, Question
 from bot.yaml_files import read_yaml_mapping
@@ -262,7 +262,7 @@ def _stop(raw: Mapping[str, Any], question: Question, where: str) -> Optional[St
         if rule["answer"] not in values:
             raise ContentError(
                 f"{where}: stop_unless answer {rule['answer']!r} is not an option value of {question.id} "
-                f"{values} (quote \"yes\" and \"no\")"
+                f'{values} (quote "yes" and "no")'
             )
         return Stop(status=status, unless_answer=str(rule["answer"]))
     below = raw["stop_if_below"]
@@ -286,15 +286,14 @@ def _flow_step(raw: Any, where: str, questions: Mapping[str, Question]) -> FlowS
     if not isinstance(qid, str) or qid not in questions:
         known = "flow.yml questions, instruments.yml, contraindications.yml"
         if isinstance(raw, str):
-            raise ContentError(f"{where}: unknown step {qid!r}: not a question id ({known}) nor one of "
-                               f"{', '.join(BLOCK_STEPS)}")
+            raise ContentError(
+                f"{where}: unknown step {qid!r}: not a question id ({known}) nor one of {', '.join(BLOCK_STEPS)}"
+            )
         raise ContentError(f"{where}: ask: unknown question id {qid!r} (not in {known})")
     where = f"{where} ({qid})"
     unknown = [key for key in step if key != ASK and key not in CONDITIONS + STEP_NOTES]
     if unknown:
-        raise ContentError(
-            f"{where}: unknown condition {unknown[0]!r} (known: {', '.join(CONDITIONS + STEP_NOTES)})"
-        )
+        raise ContentError(f"{where}: unknown condition {unknown[0]!r} (known: {', '.join(CONDITIONS + STEP_NOTES)})")
     outcome = step.get("only_if_outcome")
     if outcome is not None and outcome not in OUTCOMES:
         raise ContentError(f"{where}: only_if_outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
@@ -345,10 +344,17 @@ def _question_order(
 
 def _with_preface(question: Question, extra: Tuple[str, ...]) -> Question:
     return Question(
-        id=question.id, section=question.section, text=question.text, kind=question.kind,
-        options=question.options, guidance=question.guidance, preface=extra + question.preface,
-        validated_wording=question.validated_wording, max_length=question.max_length,
-        min_value=question.min_value, max_value=question.max_value,
+        id=question.id,
+        section=question.section,
+        text=question.text,
+        kind=question.kind,
+        options=question.options,
+        guidance=question.guidance,
+        preface=extra + question.preface,
+        validated_wording=question.validated_wording,
+        max_length=question.max_length,
+        min_value=question.min_value,
+        max_value=question.max_value,
     )
 
 
@@ -417,8 +423,7 @@ def _answer_words_at(path: str) -> AnswerWords:
     expected = (*ANSWER_WORD_VALUES, "hedges")
     if set(data) != set(expected):
         raise ContentError(
-            f"{path} must have exactly the keys {', '.join(expected)} (quote \"yes\" and \"no\"), "
-            f"got {list(data)!r}"
+            f'{path} must have exactly the keys {", ".join(expected)} (quote "yes" and "no"), got {list(data)!r}'
         )
     return AnswerWords(
         by_value={value: _word_list(data[value], f"{ANSWER_WORDS_FILE} {value}") for value in ANSWER_WORD_VALUES},

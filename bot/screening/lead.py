@@ -1,10 +1,12 @@
 """The lead handed to the clinic, built only from answers validated at the question that asked them."""
+
 from __future__ import annotations
 
 from typing import Dict, List, Mapping, Optional
 
 from bot.screening.answers import display_value
-from bot.screening.content import CONTACT_CONSENT_ID, content as default_content
+from bot.screening.content import CONTACT_CONSENT_ID
+from bot.screening.content import content as default_content
 from bot.screening.flow import screening_progress
 from bot.screening.model import ScreeningProgress
 from bot.screening.stored import valid_answers
@@ -65,8 +67,14 @@ def lead_from_progress(progress: ScreeningProgress, *, crisis: Optional[Mapping[
     listed: List[dict] = []
     for qid, question in content.questions.items():
         if qid in answers:
-            listed.append({"id": qid, "question": question.text,
-                           "answer": display_value(question, answers[qid]), "value": answers[qid]})
+            listed.append(
+                {
+                    "id": qid,
+                    "question": question.text,
+                    "answer": display_value(question, answers[qid]),
+                    "value": answers[qid],
+                }
+            )
     # Conversation order (every branch of data/clinic/flow.yml), so the lead reads top to bottom.
     order = {qid: index for index, qid in enumerate(content.question_order)}
     listed.sort(key=lambda entry: order.get(entry["id"], len(order)))

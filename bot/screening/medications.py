@@ -1,10 +1,12 @@
 """Finds medicines that can interact with ketamine in the visitor's own list (a flag, never a decision)."""
+
 from __future__ import annotations
 
 import re
 from typing import List, Optional
 
-from bot.screening.content import ScreeningContent, content as default_content
+from bot.screening.content import ScreeningContent
+from bot.screening.content import content as default_content
 
 
 def interacting_groups(medication_text: object, content: Optional[ScreeningContent] = None) -> List[str]:

@@ -1,4 +1,5 @@
 """The shapes the screening engine hands to its callers (the Rasa actions never see YAML)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

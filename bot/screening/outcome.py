@@ -5,14 +5,16 @@ Order (first match wins): any absolute contraindication Yes -> not_eligible; any
 antidepressants that did not help -> qualified; otherwise needs_review (the bot never rules anyone out on
 symptoms). Every finding is listed in `reasons` so staff see all of it, not only the deciding one.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, Mapping, Optional
 
-from bot.screening.content import ScreeningContent, content as default_content
+from bot.screening.content import ScreeningContent
+from bot.screening.content import content as default_content
 from bot.screening.medications import interacting_groups
 from bot.screening.model import ScreeningResult
-from bot.screening.scoring import risk_item_positive, instrument_scores
+from bot.screening.scoring import instrument_scores, risk_item_positive
 from bot.screening.stored import checked_answers
 
 _ANSWER_WORDS = {"yes": "yes", "no": "no", "not_sure": "not_sure"}
@@ -32,26 +34,47 @@ def contraindication_items(answers: Mapping[str, object], content: ScreeningCont
     for rule in content.contraindications:
         answer = answers.get(rule.id)
         if answer in _ANSWER_WORDS:
-            items.append({"id": rule.id, "label": rule.label, "answer": _ANSWER_WORDS[answer],
-                          "class": rule.cls, "source": rule.source})
+            items.append(
+                {
+                    "id": rule.id,
+                    "label": rule.label,
+                    "answer": _ANSWER_WORDS[answer],
+                    "class": rule.cls,
+                    "source": rule.source,
+                }
+            )
     older = content.derived.get("older_adult")
     age = answers.get("age")
     if older and isinstance(age, int):
-        items.append({"id": older["id"], "label": older["label"],
-                      "answer": "yes" if age >= int(older["min_age"]) else "no",
-                      "class": older["class"], "source": " ".join(str(older["source"]).split())})
+        items.append(
+            {
+                "id": older["id"],
+                "label": older["label"],
+                "answer": "yes" if age >= int(older["min_age"]) else "no",
+                "class": older["class"],
+                "source": " ".join(str(older["source"]).split()),
+            }
+        )
     meds_rule = content.derived.get("interacting_medication")
     meds = answers.get("tx_current_meds")
     if meds_rule and isinstance(meds, str):
         groups = interacting_groups(meds, content)
         label = meds_rule["label"] + (f" ({', '.join(groups)})" if groups else "")
-        items.append({"id": meds_rule["id"], "label": label, "answer": "yes" if groups else "no",
-                      "class": meds_rule["class"], "source": " ".join(str(meds_rule["source"]).split())})
+        items.append(
+            {
+                "id": meds_rule["id"],
+                "label": label,
+                "answer": "yes" if groups else "no",
+                "class": meds_rule["class"],
+                "source": " ".join(str(meds_rule["source"]).split()),
+            }
+        )
     return items
 
 
-def decide_outcome(answers: Mapping[str, object], *, crisis_flag: bool = False,
-                   content: Optional[ScreeningContent] = None) -> ScreeningResult:
+def decide_outcome(
+    answers: Mapping[str, object], *, crisis_flag: bool = False, content: Optional[ScreeningContent] = None
+) -> ScreeningResult:
     """Decide qualified / needs_review / not_eligible from the answers given so far."""
     content = content or default_content()
     answers = checked_answers(answers, content)  # not checked again when they come from valid_answers()
@@ -76,8 +99,16 @@ def decide_outcome(answers: Mapping[str, object], *, crisis_flag: bool = False,
     for instrument in content.instruments:
         score = scores.get(instrument.id)
         if score is not None and score >= instrument.cutoff:
-            symptoms.append(_reason(content, f"{instrument.id}_at_or_above_cutoff", "score_at_or_above_cutoff",
-                                    name=instrument.name, score=score, cutoff=instrument.cutoff))
+            symptoms.append(
+                _reason(
+                    content,
+                    f"{instrument.id}_at_or_above_cutoff",
+                    "score_at_or_above_cutoff",
+                    name=instrument.name,
+                    score=score,
+                    cutoff=instrument.cutoff,
+                )
+            )
     option = content.questions["tx_antidepressants"].option(str(answers.get("tx_antidepressants")))
     minimum = int(content.eligibility.get("treatment_resistant_min_failed_antidepressants", 2))
     if option is not None and option.score is not None and option.score >= minimum:

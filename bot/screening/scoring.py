@@ -1,9 +1,11 @@
 """Instrument scores, recomputed from the item answers every time (never trusted from a slot)."""
+
 from __future__ import annotations
 
 from typing import Dict, Mapping, Optional
 
-from bot.screening.content import Instrument, ScreeningContent, content as default_content
+from bot.screening.content import Instrument, ScreeningContent
+from bot.screening.content import content as default_content
 
 
 def item_score(content: ScreeningContent, question_id: str, value: object) -> Optional[int]:
@@ -14,8 +16,9 @@ def item_score(content: ScreeningContent, question_id: str, value: object) -> Op
     return option.score if option else None
 
 
-def instrument_score(instrument: Instrument, answers: Mapping[str, object],
-                     content: Optional[ScreeningContent] = None) -> Optional[int]:
+def instrument_score(
+    instrument: Instrument, answers: Mapping[str, object], content: Optional[ScreeningContent] = None
+) -> Optional[int]:
     """The total, or None until every item the visitor should answer has a valid answer.
 
     PC-PTSD-5: a "No" to the trauma-exposure question scores 0 and skips the items (Prins 2016).

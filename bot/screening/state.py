@@ -1,5 +1,6 @@
 """The screening's state, kept in the `screening` slot: validated answers plus bookkeeping (run, ending,
 call-back progress). Pure and JSON-in/JSON-out, like every state object in bot/."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -30,7 +31,7 @@ class ScreeningState:
     callback: Optional[str] = None
 
     @classmethod
-    def from_slot(cls, value: Any) -> "ScreeningState":
+    def from_slot(cls, value: Any) -> ScreeningState:
         if not isinstance(value, Mapping):
             return cls()
         answers = value.get("answers")
@@ -51,29 +52,29 @@ class ScreeningState:
             "callback": self.callback,
         }
 
-    def restarted(self) -> "ScreeningState":
+    def restarted(self) -> ScreeningState:
         return ScreeningState(answers={}, run=self.run + 1)
 
-    def with_answers(self, answers: Dict[str, Any]) -> "ScreeningState":
+    def with_answers(self, answers: Dict[str, Any]) -> ScreeningState:
         return replace(self, answers=answers)
 
-    def callback_offered(self) -> "ScreeningState":
+    def callback_offered(self) -> ScreeningState:
         """Offer a call back unless one is already on its way (or the visitor is a minor)."""
         if self.callback in (CALLBACK_REQUESTED, CALLBACK_SENT) or self.status() == "minor":
             return self
         return replace(self, callback=CALLBACK_OFFERED)
 
-    def answer_callback_offer(self, wants_call: bool) -> "ScreeningState":
+    def answer_callback_offer(self, wants_call: bool) -> ScreeningState:
         return replace(self, callback=CALLBACK_REQUESTED if wants_call else None)
 
     def callback_ready(self) -> bool:
         """A call back was asked for and everything needed to make it is known: time to send it."""
         return self.callback == CALLBACK_REQUESTED and all(q in self.answers for q in CALLBACK_CONTACT_IDS)
 
-    def callback_sent(self) -> "ScreeningState":
+    def callback_sent(self) -> ScreeningState:
         return replace(self, callback=CALLBACK_SENT)
 
-    def stopped(self) -> "ScreeningState":
+    def stopped(self) -> ScreeningState:
         return replace(self, ended=ENDED_STOPPED)
 
     def progress(self, crisis_flag: bool = False) -> ScreeningProgress:

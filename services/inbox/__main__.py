@@ -1,5 +1,6 @@
 """`python -m services.inbox`: run the staff inbox until SIGINT/SIGTERM. The outbox is delivered by its own
 process, `python -m services.deliverer`."""
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ It reads the outbox (pending and dead events, for /health and the staff page) bu
 deliverer is its own process (services/deliverer.py), which also purges the outbox. The inbox purges only its
 own closed items.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,7 @@ MAX_BODY_BYTES = 256 * 1024
 DEAD_EVENTS_SHOWN = 50
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HTML = "text/html"
 

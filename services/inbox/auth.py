@@ -1,4 +1,5 @@
 """Staff sign-in pieces that need no web framework: credentials, session tokens, CSRF tokens, rate limiting."""
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ Validation is deliberately about the envelope only (the check the outbox makes t
 part each type cannot lack): the inbox stores the event as delivered and renders whatever fields are present,
 escaped. The envelope's id is a lowercase UUID, so it is safe in URLs and HTML attributes as it is.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 `python -m services.inbox.passwords` reads a password (getpass on a terminal, else one line of stdin) and prints a
 hash to put in `.env` as INBOX_ADMIN_PASSWORD_HASH.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -29,9 +30,7 @@ GENERATED_HASH_FILE = "inbox_admin.hash"
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
     # maxmem must cover 128 * r * n bytes plus some slack, or OpenSSL refuses larger parameters.
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=256 * r * n + 2**20
-    )
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=256 * r * n + 2**20)
 
 
 def hash_password(password: str, *, n: int = DEFAULT_N, r: int = DEFAULT_R, p: int = DEFAULT_P) -> str:

@@ -6,6 +6,7 @@
 
 All methods are synchronous; the web app calls them in a worker thread.
 """
+
 from __future__ import annotations
 
 import json
@@ -147,9 +148,7 @@ class InboxStore:
             row = conn.execute(sa.select(inbox_events).where(inbox_events.c.id == event_id)).first()
         return _to_event(row) if row is not None else None
 
-    def list_events(
-        self, types: Sequence[str], status: Optional[str] = None, limit: int = 1000
-    ) -> list[StoredEvent]:
+    def list_events(self, types: Sequence[str], status: Optional[str] = None, limit: int = 1000) -> list[StoredEvent]:
         """Events of these types, newest first."""
         query = sa.select(inbox_events).where(inbox_events.c.type.in_(list(types)))
         if status:
@@ -223,9 +222,7 @@ class InboxStore:
     def get_session(self, token_hash: str, now: Optional[float] = None) -> Optional[StaffSession]:
         current = time.time() if now is None else now
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(inbox_sessions).where(inbox_sessions.c.token_hash == token_hash)
-            ).first()
+            row = conn.execute(sa.select(inbox_sessions).where(inbox_sessions.c.token_hash == token_hash)).first()
         if row is None or float(row._mapping["expires_at"]) <= current:
             return None
         m = row._mapping

@@ -2,15 +2,17 @@
 
 No inline scripts or styles: the Content-Security-Policy forbids them, and the stylesheet is /static/inbox.css.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import html
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Iterable, Optional, Sequence
 from urllib.parse import quote
 
-from services.inbox.events import mapping_at, ALERT_TYPES, CALLBACK_REQUESTED, contact_of, field, statuses_for
+from services.inbox.events import ALERT_TYPES, CALLBACK_REQUESTED, contact_of, field, mapping_at, statuses_for
 from services.inbox.store import StatusChange, StoredEvent
 
 SCORE_LABELS = (("gad7", "GAD-7"), ("phq9", "PHQ-9"), ("pcptsd5", "PC-PTSD-5"), ("oci4", "OCI-4"))
@@ -201,9 +203,7 @@ def _status_section(event: StoredEvent, history: Sequence[StatusChange], csrf_to
         f'<input type="hidden" name="csrf_token" value="{esc(csrf_token)}">'
         f'<label>New status <select name="status">{options}</select></label>'
         '<button type="submit">Change status</button></form>'
-        "<h3>History</h3>"
-        + _table(("When", "Who", "From", "To"), rows, "No changes yet.")
-        + "</section>"
+        "<h3>History</h3>" + _table(("When", "Who", "From", "To"), rows, "No changes yet.") + "</section>"
     )
 
 
@@ -252,9 +252,7 @@ def lead_page(event: StoredEvent, history: Sequence[StatusChange], *, user: str,
         for a in (lead.get("answers") or [])
         if isinstance(a, dict)
     )
-    reasons = _list_items(
-        lead.get("reasons"), lambda r: esc(r.get("text") if isinstance(r, dict) else r)
-    )
+    reasons = _list_items(lead.get("reasons"), lambda r: esc(r.get("text") if isinstance(r, dict) else r))
     html_body = (
         f"<h2>Lead</h2>{crisis_banner}{summary}"
         f"<section><h2>Contact</h2>{_definition_list((label, contact.get(key)) for key, label in CONTACT_LABELS)}"
@@ -290,8 +288,7 @@ def alert_page(event: StoredEvent, history: Sequence[StatusChange], *, user: str
     html_body = (
         f'<h2 class="{"alert-open" if event.status == "open" else "alert"}">Crisis alert</h2>{summary}'
         f"<section><h2>Contact</h2>{_definition_list((label, contact.get(key)) for key, label in CONTACT_LABELS)}"
-        "</section>"
-        + _status_section(event, history, csrf_token)
+        "</section>" + _status_section(event, history, csrf_token)
     )
     return page("Crisis alert", html_body, user=user, csrf_token=csrf_token)
 

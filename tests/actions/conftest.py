@@ -14,15 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def isolated_outbox(tmp_path, monkeypatch):
     """Each test gets its own SQLite outbox under a temporary DATA_DIR."""
-    from actions import services
+    from actions import runtime
 
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("HANDOFF_URL", raising=False)
-    for cached in (services.settings, services.clinic, services.outbox):
+    for cached in (runtime.settings, runtime.clinic, runtime.outbox):
         cached.cache_clear()
     yield
-    for cached in (services.settings, services.clinic, services.outbox):
+    for cached in (runtime.settings, runtime.clinic, runtime.outbox):
         cached.cache_clear()
 
 

@@ -1,11 +1,12 @@
 """Crisis response and the end of a screening, with rasa-sdk trackers and a real SQLite outbox."""
+
 from __future__ import annotations
 
 import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import services
+from actions import runtime
 from actions import state as state_module
 from actions.crisis import ActionCrisisResponse
 from actions.finish import ActionFinishScreening
@@ -27,8 +28,8 @@ def slot_events(events):
 
 def stored_events():
     """What the action server's outbox holds, read without claiming (a claim would lease the rows)."""
-    services.outbox()  # the outbox the actions write to (opening it creates its tables)
-    return read_stored_events(services.settings().database_url)
+    runtime.outbox()  # the outbox the actions write to (opening it creates its tables)
+    return read_stored_events(runtime.settings().database_url)
 
 
 @pytest.mark.asyncio
@@ -71,8 +72,15 @@ async def test_sms_alert_carries_the_sender_phone(dispatcher, domain):
 
 
 # What the NLU component attaches to the parse data (rasa_ext/risk_component.py, bot/safety/parse_data.py).
-OVERDOSE_IN_SPANISH = {"escalate": True, "detector": True, "model": False, "model_confidence": 0.0,
-                       "categories": ["overdose"], "severity": "imminent", "language": "es"}
+OVERDOSE_IN_SPANISH = {
+    "escalate": True,
+    "detector": True,
+    "model": False,
+    "model_confidence": 0.0,
+    "categories": ["overdose"],
+    "severity": "imminent",
+    "language": "es",
+}
 
 
 def with_risk(tracker, risk):
@@ -110,14 +118,24 @@ async def test_crisis_action_uses_the_assessment_in_the_parse_data(dispatcher, d
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("risk", [
-    "missing",
-    None,
-    {"detector": "yes"},
-    # Malformed "no risk" (a category without a severity): the detector runs, and it finds the risk.
-    {"escalate": True, "detector": False, "model": True, "model_confidence": 0.9,
-     "categories": ["suicidal_thoughts"], "severity": None, "language": "en"},
-])
+@pytest.mark.parametrize(
+    "risk",
+    [
+        "missing",
+        None,
+        {"detector": "yes"},
+        # Malformed "no risk" (a category without a severity): the detector runs, and it finds the risk.
+        {
+            "escalate": True,
+            "detector": False,
+            "model": True,
+            "model_confidence": 0.9,
+            "categories": ["suicidal_thoughts"],
+            "severity": None,
+            "language": "en",
+        },
+    ],
+)
 async def test_crisis_action_runs_the_detector_without_a_usable_assessment(dispatcher, domain, detector_calls, risk):
     tracker = make_tracker("i want to kill myself", intent="crisis", confidence=1.0)
     if risk != "missing":
@@ -131,8 +149,9 @@ async def test_crisis_action_runs_the_detector_without_a_usable_assessment(dispa
 def crisis_follow_up(text, tracker):
     crisis, _ = open_episode(CrisisState(), RiskAssessment(True, ("suicidal_thoughts",), "high", "en"))
     question = followup_question(crisis)
-    return answer_crisis_question(CollectingDispatcher(), tracker, question, parse_answer(question, text), crisis,
-                                  ScreeningState())
+    return answer_crisis_question(
+        CollectingDispatcher(), tracker, question, parse_answer(question, text), crisis, ScreeningState()
+    )
 
 
 def test_the_crisis_follow_up_reads_the_reply_risk_from_the_parse_data(detector_must_not_run):
@@ -161,8 +180,9 @@ async def test_if_composing_fails_the_fallback_from_the_data_is_sent(dispatcher,
     await ActionCrisisResponse().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["text"] == " ".join(texts["en"]["fallback"].split())
     dispatcher.messages.clear()
-    await ActionCrisisResponse().run(dispatcher, with_risk(make_tracker("help", sender="es-1"), OVERDOSE_IN_SPANISH),
-                                     domain)
+    await ActionCrisisResponse().run(
+        dispatcher, with_risk(make_tracker("help", sender="es-1"), OVERDOSE_IN_SPANISH), domain
+    )
     assert dispatcher.messages[0]["text"] == " ".join(texts["es"]["fallback"].split())
     assert len(stored_events()) == 2  # staff are alerted all the same
 
@@ -190,13 +210,29 @@ def complete_answers(**overrides):
     answers.update({f"phq9_{i}": "more_than_half" for i in range(1, 9)})
     answers["phq9_9"] = "not_at_all"
     answers.update({"tx_antidepressants": "2_or_more", "tx_therapy": "yes", "tx_current_meds": "none"})
-    for item in ("pregnancy", "psychosis", "bipolar", "hypertension", "heart", "substance",
-                 "ketamine_reaction", "liver", "pressure", "thyroid"):
+    for item in (
+        "pregnancy",
+        "psychosis",
+        "bipolar",
+        "hypertension",
+        "heart",
+        "substance",
+        "ketamine_reaction",
+        "liver",
+        "pressure",
+        "thyroid",
+    ):
         answers[f"ci_{item}"] = "no"
-    answers.update({
-        "contact_first_name": "Maria", "contact_phone": "+18185550134", "contact_email": "maria@example.com",
-        "contact_method": "text", "contact_best_time": "morning", "contact_consent": "yes",
-    })
+    answers.update(
+        {
+            "contact_first_name": "Maria",
+            "contact_phone": "+18185550134",
+            "contact_email": "maria@example.com",
+            "contact_method": "text",
+            "contact_best_time": "morning",
+            "contact_consent": "yes",
+        }
+    )
     answers.update(overrides)
     return answers
 
@@ -213,8 +249,13 @@ async def test_finish_stores_one_lead_then_says_already_done(dispatcher, domain)
     assert events[0]["lead"]["outcome"] == "qualified"
     assert validate_event(events[0]) == []
     dispatcher.messages.clear()
-    tracker = make_tracker("", slots={"screening": slots["screening"], "lead_id": slots["lead_id"]},
-                           requested_slot=None, active_loop=None, sender="lead-1")
+    tracker = make_tracker(
+        "",
+        slots={"screening": slots["screening"], "lead_id": slots["lead_id"]},
+        requested_slot=None,
+        active_loop=None,
+        sender="lead-1",
+    )
     await ActionFinishScreening().run(dispatcher, tracker, domain)
     assert dispatcher.messages and stored_events() == events  # still the one lead: nothing new stored
 
@@ -242,7 +283,7 @@ async def test_clinic_question_answer_comes_from_the_profile(dispatcher, domain)
     selected = {"response_selector": {"faq": {"response": {"intent_response_key": "faq/cost"}}}}
     tracker = make_tracker("how much is it", intent="faq", parse_data=selected)
     await ActionAnswerClinicQuestion().run(dispatcher, tracker, domain)
-    assert dispatcher.messages[0]["text"] == services.clinic().faq["cost"]
+    assert dispatcher.messages[0]["text"] == runtime.clinic().faq["cost"]
 
 
 @pytest.mark.asyncio

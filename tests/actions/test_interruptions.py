@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions import services
+from actions import runtime
 from actions.interruptions import ActionAnswerClinicQuestion, selected_faq_topic
 from bot.clinic import load_clinic_profile
 from tests.actions.conftest import make_tracker
@@ -26,20 +26,20 @@ async def answer(dispatcher, domain, parse_data: dict) -> str:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("topic", sorted(load_clinic_profile().faq))
 async def test_each_topic_is_answered_with_its_own_profile_text(dispatcher, domain, topic):
-    assert await answer(dispatcher, domain, picked(f"faq/{topic}")) == services.clinic().faq[topic]
+    assert await answer(dispatcher, domain, picked(f"faq/{topic}")) == runtime.clinic().faq[topic]
 
 
 @pytest.mark.asyncio
 async def test_the_full_retrieval_intent_is_used_when_the_selector_output_is_absent(dispatcher, domain):
     parse_data = {"intent": {"name": "faq", "confidence": 0.9, "full_retrieval_intent_name": "faq/hours"}}
-    assert await answer(dispatcher, domain, parse_data) == services.clinic().faq["hours"]
+    assert await answer(dispatcher, domain, parse_data) == runtime.clinic().faq["hours"]
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("parse_data", [picked("faq/parking"), picked(None), picked("cost"), {}])
 async def test_a_topic_without_an_answer_gets_the_call_us_text(dispatcher, domain, parse_data):
     # never a dead end and never another topic's answer
-    assert await answer(dispatcher, domain, parse_data) == services.clinic().messages["faq_unknown"]
+    assert await answer(dispatcher, domain, parse_data) == runtime.clinic().messages["faq_unknown"]
 
 
 @pytest.mark.parametrize(

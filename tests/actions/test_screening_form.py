@@ -1,13 +1,14 @@
 """The data-driven validator and ask action, with rasa-sdk trackers (no model needed)."""
+
 from __future__ import annotations
 
 import pytest
 from rasa_sdk.events import SlotSet
 
-from actions import services
+from actions import runtime
 from actions.screening_form import ActionAskAnswer, ValidateScreeningForm
-from bot.screening.state import ScreeningState
 from bot.safety.episode import CrisisState
+from bot.screening.state import ScreeningState
 from tests.actions.conftest import make_tracker
 
 
@@ -16,7 +17,7 @@ def slot_events(events):
 
 
 def pending_events():
-    return services.outbox().stats()["pending"]
+    return runtime.outbox().stats()["pending"]
 
 
 async def run_form(text, dispatcher, domain, **kwargs):
@@ -99,8 +100,9 @@ async def test_phq9_item9_above_not_at_all_escalates_and_alerts_once(dispatcher,
 
 @pytest.mark.asyncio
 async def test_crisis_followup_resumes_only_when_the_visitor_wants_to(dispatcher, domain):
-    open_state = CrisisState(flagged=True, open=True, stage="ask_safe", categories=("suicidal_thoughts",),
-                             severity="high", episodes=1).to_slot()
+    open_state = CrisisState(
+        flagged=True, open=True, stage="ask_safe", categories=("suicidal_thoughts",), severity="high", episodes=1
+    ).to_slot()
     slots = await run_form("yes", dispatcher, domain, slots={"crisis": open_state})
     crisis = CrisisState.from_slot(slots["crisis"])
     assert crisis.open and crisis.stage == "ask_continue"

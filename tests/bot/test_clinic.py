@@ -1,5 +1,6 @@
 """The clinic profile as the bot uses it: every topic it can be asked has an answer, texts carry the clinic's
 own facts where the profile puts them, templates format with the values the code passes, gaps fail loudly."""
+
 from __future__ import annotations
 
 import ast
@@ -113,10 +114,17 @@ def test_texts_carry_the_clinic_facts_where_the_profile_names_them():
 
 def test_another_clinic_gets_its_own_facts_in_every_text(tmp_path: Path):
     data, ours = raw_profile(), load_clinic_profile()
-    raw_texts = {**{f"faq.{k}": v for k, v in data["faq"].items()},
-                 **{f"messages.{k}": v for k, v in data["messages"].items()}}
-    data.update(name="Other Clinic", phone="(213) 555-0199", phone_e164="+12135550199",
-                address="1 Main St, Springfield", hours="Monday 8 am to noon")
+    raw_texts = {
+        **{f"faq.{k}": v for k, v in data["faq"].items()},
+        **{f"messages.{k}": v for k, v in data["messages"].items()},
+    }
+    data.update(
+        name="Other Clinic",
+        phone="(213) 555-0199",
+        phone_e164="+12135550199",
+        address="1 Main St, Springfield",
+        hours="Monday 8 am to noon",
+    )
     other = load_clinic_profile(write_profile(tmp_path, data))
     texts = {**{f"faq.{k}": v for k, v in other.faq.items()}, **{f"messages.{k}": v for k, v in other.messages.items()}}
     for name, text in texts.items():

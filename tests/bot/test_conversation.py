@@ -1,16 +1,22 @@
 """The conversation around the screening: crisis first, call backs, endings, and reply routing."""
+
 from __future__ import annotations
 
 import pytest
 
 from bot.conversation import current_step, is_answer_attempt
-from bot.screening.state import ScreeningState
 from bot.safety.detector import RiskAssessment
 from bot.safety.episode import (
-    CONTINUE_QUESTION_ID, SAFE_QUESTION_ID, CrisisState, answer_followup, followup_question, open_episode,
+    CONTINUE_QUESTION_ID,
+    SAFE_QUESTION_ID,
+    CrisisState,
+    answer_followup,
+    followup_question,
+    open_episode,
 )
 from bot.safety.signals import combine_signals
 from bot.screening.flow import question_by_id
+from bot.screening.state import ScreeningState
 
 RISK = RiskAssessment(is_risk=True, categories=("suicidal_thoughts",), severity="high", language="en")
 PLAN = RiskAssessment(is_risk=True, categories=("suicide_plan",), severity="imminent", language="en")
@@ -96,7 +102,7 @@ def test_a_stopped_screening_asks_nothing_and_restarting_clears_it():
 @pytest.mark.parametrize(
     "text, intent, expected",
     [
-        ("bupropion", "faq", True),          # the answer, not a question about medicines
+        ("bupropion", "faq", True),  # the answer, not a question about medicines
         ("sertraline 100mg and lamictal", "faq", True),
         ("can I keep taking them?", "faq", False),
         ("how much does it cost", "faq", False),
@@ -111,10 +117,10 @@ def test_free_text_answers_are_only_interrupted_by_questions_or_controls(text, i
 @pytest.mark.parametrize(
     "question_id, parsed_ok, intent, confidence, expected",
     [
-        ("consent", True, "stop", 0.9, True),          # a valid answer wins over a misread intent
-        ("consent", False, "faq", 0.9, False),    # a clinic question is left to the rules
-        ("consent", False, "inform", 0.9, True),       # unusable but no interruption: re-ask with guidance
-        ("consent", True, "crisis", 1.0, False),       # risk always interrupts
+        ("consent", True, "stop", 0.9, True),  # a valid answer wins over a misread intent
+        ("consent", False, "faq", 0.9, False),  # a clinic question is left to the rules
+        ("consent", False, "inform", 0.9, True),  # unusable but no interruption: re-ask with guidance
+        ("consent", True, "crisis", 1.0, False),  # risk always interrupts
         ("tx_current_meds", True, "faq", 0.95, True),  # not shaped like a question: an answer
         ("tx_current_meds", True, "faq", 0.5, True),  # free text: only a confident interruption
         ("tx_current_meds", True, "crisis", 0.3, False),
@@ -127,6 +133,10 @@ def test_reply_routing(question_id, parsed_ok, intent, confidence, expected):
 def test_either_signal_escalates():
     assert combine_signals(True, "inform", []).escalate
     assert combine_signals(False, "crisis", [{"name": "crisis", "confidence": 0.9}]).escalate
-    assert combine_signals(False, "inform", [{"name": "inform", "confidence": 0.5}, {"name": "crisis", "confidence": 0.45}]).escalate
-    low = combine_signals(False, "inform", [{"name": "inform", "confidence": 0.9}, {"name": "crisis", "confidence": 0.05}])
+    assert combine_signals(
+        False, "inform", [{"name": "inform", "confidence": 0.5}, {"name": "crisis", "confidence": 0.45}]
+    ).escalate
+    low = combine_signals(
+        False, "inform", [{"name": "inform", "confidence": 0.9}, {"name": "crisis", "confidence": 0.05}]
+    )
     assert not low.escalate and low.model_confidence == 0.05

@@ -5,16 +5,30 @@ import pytest
 from bot.readability import count_syllables, flesch_kincaid_grade, sentence_count
 
 
-@pytest.mark.parametrize("word,syllables", [("cat", 1), ("table", 2), ("make", 1), ("wanted", 2),
-                                            ("jumped", 1), ("people", 2), ("happy", 2), ("remember", 3), ("988", 1)])
+@pytest.mark.parametrize(
+    "word,syllables",
+    [
+        ("cat", 1),
+        ("table", 2),
+        ("make", 1),
+        ("wanted", 2),
+        ("jumped", 1),
+        ("people", 2),
+        ("happy", 2),
+        ("remember", 3),
+        ("988", 1),
+    ],
+)
 def test_syllables(word, syllables):
     assert count_syllables(word) == syllables
 
 
 def test_simple_text_scores_low_and_dense_text_scores_high():
     assert flesch_kincaid_grade("The cat sat on the mat. It was a good cat.") < 3
-    dense = ("Individuals experiencing significant psychological difficulties should immediately contact "
-             "appropriate professional organizations regarding comprehensive evaluation.")
+    dense = (
+        "Individuals experiencing significant psychological difficulties should immediately contact "
+        "appropriate professional organizations regarding comprehensive evaluation."
+    )
     assert flesch_kincaid_grade(dense) > 16
 
 

@@ -1,4 +1,5 @@
 """A real headless Chromium (Debian's), driven over the DevTools protocol: enough to sign in and read pages."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,14 @@ import aiohttp
 from tests.e2e.stack import free_port
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -33,11 +40,17 @@ class Browser:
         self.session: Optional[aiohttp.ClientSession] = None
         self._id = 0
 
-    async def __aenter__(self) -> "Browser":
+    async def __aenter__(self) -> Browser:
         self.process = subprocess.Popen(
-            [chromium_path(), *CHROMIUM_FLAGS, f"--remote-debugging-port={self.port}",
-             f"--user-data-dir={self.profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                chromium_path(),
+                *CHROMIUM_FLAGS,
+                f"--remote-debugging-port={self.port}",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         target = None

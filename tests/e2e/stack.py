@@ -1,6 +1,7 @@
 """One real stack for all end-to-end tests: `python -m services.launcher` in the services environment (action
 server, Rasa, staff inbox, deliverer) on free loopback ports, with a loopback HTTP receiver standing in for the
 clinic's backend."""
+
 from __future__ import annotations
 
 import asyncio
@@ -92,8 +93,10 @@ class Receiver:
         with self._lock:
             items = list(self.received)
         return [
-            r for r in items
-            if r.event.get("conversation_id") == conversation_id and (event_type is None or r.event.get("type") == event_type)
+            r
+            for r in items
+            if r.event.get("conversation_id") == conversation_id
+            and (event_type is None or r.event.get("type") == event_type)
         ]
 
     def wait_for(self, conversation_id: str, event_type: str, timeout_s: float = 20.0) -> List[Received]:
@@ -146,7 +149,11 @@ class Stack:
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
             [str(PROJECT_ROOT / ".venv-services" / "bin" / "python"), "-m", "services.launcher"],
-            cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
         urls = [
@@ -179,9 +186,9 @@ class Stack:
                 self.process.wait()
 
     def post(self, body: bytes, content_type: str = "application/json") -> tuple:
-        request = urllib.request.Request(self.rest_url, data=body, headers={"Content-Type": content_type})  # noqa: S310
+        request = urllib.request.Request(self.rest_url, data=body, headers={"Content-Type": content_type})
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
@@ -194,7 +201,7 @@ class Stack:
 
 def http_status(url: str) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code

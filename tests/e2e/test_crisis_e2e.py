@@ -1,4 +1,5 @@
 """End to end: risk messages at any turn get 988 at once and a signed staff alert, once per episode."""
+
 from __future__ import annotations
 
 import time
@@ -50,12 +51,24 @@ def test_risk_as_the_first_message_gets_988_and_a_signed_alert(stack, text):
 
 def test_risk_mid_questionnaire_interrupts_and_the_lead_carries_the_flag(stack):
     persona = {
-        "consent": "Yes", "concern": "Depression", "age": "41", "gad7": "Several days",
-        "phq9": "Nearly every day", "phq9_9": "Not at all", "tx": "Yes", "tx_antidepressants": "2 or more",
-        "tx_current_meds": "bupropion", "ci": "No", "contact_first_name": "Lee",
-        "contact_phone": "818 555 0111", "contact_email": "skip", "contact_method": "Call",
-        "contact_best_time": "Any time", "contact_consent": "Yes",
-        "crisis_safe": "Yes", "crisis_continue": "Keep going",
+        "consent": "Yes",
+        "concern": "Depression",
+        "age": "41",
+        "gad7": "Several days",
+        "phq9": "Nearly every day",
+        "phq9_9": "Not at all",
+        "tx": "Yes",
+        "tx_antidepressants": "2 or more",
+        "tx_current_meds": "bupropion",
+        "ci": "No",
+        "contact_first_name": "Lee",
+        "contact_phone": "818 555 0111",
+        "contact_email": "skip",
+        "contact_method": "Call",
+        "contact_best_time": "Any time",
+        "contact_consent": "Yes",
+        "crisis_safe": "Yes",
+        "crisis_continue": "Keep going",
     }
     visitor = Visitor(stack.say, persona)
     visitor.send("hello")
@@ -65,12 +78,12 @@ def test_risk_mid_questionnaire_interrupts_and_the_lead_carries_the_flag(stack):
     risk = "honestly i don't see the point of being alive"
     messages = visitor.send(risk)
     assert "988" in reply_text(messages)
-    assert asked(messages) == "crisis_safe"   # never straight back to the questionnaire
+    assert asked(messages) == "crisis_safe"  # never straight back to the questionnaire
     assert_signed_alert(stack, visitor.sender, risk)
     messages = visitor.send("yes")
     assert asked(messages) == "crisis_continue"
     messages = visitor.send("Keep going")
-    assert asked(messages) == "age"             # the same question, only once they chose to go on
+    assert asked(messages) == "age"  # the same question, only once they chose to go on
     visitor.run(first="41")
     leads = stack.receiver.wait_for(visitor.sender, "lead.created")
     assert len(leads) == 1

@@ -1,5 +1,6 @@
 """End to end: leads survive a backend outage and a killed stack; with no HANDOFF_URL they reach the bundled
 staff inbox, signed and verified, and only signed-in staff or the API token holder can see them."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -28,8 +29,12 @@ def inbox_stack(tmp_path_factory):
     receiver = Receiver(SECRET)  # never started: nothing must be sent anywhere but the inbox
     data_dir = tmp_path_factory.mktemp("inbox-stack")
     stack = Stack(
-        rasa_port=free_port(), action_port=free_port(), inbox_port=free_port(), data_dir=data_dir,
-        receiver=receiver, log_path=data_dir / "stack.log",
+        rasa_port=free_port(),
+        action_port=free_port(),
+        inbox_port=free_port(),
+        data_dir=data_dir,
+        receiver=receiver,
+        log_path=data_dir / "stack.log",
         extra_env={
             "HANDOFF_URL": "",
             "HANDOFF_SECRET": "",
@@ -56,10 +61,16 @@ class LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
     """Like browsers: a Secure cookie may travel to http://127.0.0.1 (a potentially trustworthy origin)."""
 
     def return_ok_secure(self, cookie, request):
-        return urllib.parse.urlparse(request.get_full_url()).hostname == "127.0.0.1" or super().return_ok_secure(cookie, request)
+        return urllib.parse.urlparse(request.get_full_url()).hostname == "127.0.0.1" or super().return_ok_secure(
+            cookie, request
+        )
 
     def set_ok(self, cookie, request):
-        return True if cookie.secure and urllib.parse.urlparse(request.get_full_url()).hostname == "127.0.0.1" else super().set_ok(cookie, request)
+        return (
+            True
+            if cookie.secure and urllib.parse.urlparse(request.get_full_url()).hostname == "127.0.0.1"
+            else super().set_ok(cookie, request)
+        )
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -113,9 +124,13 @@ def test_without_handoff_url_the_lead_reaches_the_bundled_inbox_for_staff_only(i
 def test_a_tampered_event_is_refused_by_the_inbox(inbox_stack):
     body = json.dumps({"type": "lead.created", "id": "00000000-0000-4000-8000-000000000000"}).encode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{inbox_stack.inbox_port}/api/events", data=body,
-        headers={"Content-Type": "application/json", "X-Signature-256": "sha256=" + "0" * 64,
-                 "Idempotency-Key": "00000000-0000-4000-8000-000000000000"},
+        f"http://127.0.0.1:{inbox_stack.inbox_port}/api/events",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Signature-256": "sha256=" + "0" * 64,
+            "Idempotency-Key": "00000000-0000-4000-8000-000000000000",
+        },
     )
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=10)
@@ -128,8 +143,12 @@ def test_a_lead_taken_while_the_backend_is_down_survives_a_stopped_stack(tmp_pat
     restarted while the backend answers 503 twice: the lead arrives exactly once, signed, under its key."""
     receiver = Receiver(SECRET, unavailable_first=2)  # not started yet: connections are refused
     stack = Stack(
-        rasa_port=free_port(), action_port=free_port(), inbox_port=free_port(), data_dir=tmp_path,
-        receiver=receiver, log_path=tmp_path / "stack.log",
+        rasa_port=free_port(),
+        action_port=free_port(),
+        inbox_port=free_port(),
+        data_dir=tmp_path,
+        receiver=receiver,
+        log_path=tmp_path / "stack.log",
         extra_env={"HANDOFF_TIMEOUT_S": "2", "HANDOFF_BACKOFF_CAP_S": "2"},
     )
     stack.start()

@@ -1,4 +1,5 @@
 """`rasa test` on tests/test_stories.yml, against the shared stack's action server."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,15 +12,25 @@ def test_rasa_test_stories_pass(stack, tmp_path):
     env = dict(stack.env)
     result = subprocess.run(
         [
-            str(ROOT / ".venv" / "bin" / "rasa"), "test", "core",
-            "--model", str(ROOT / "models" / "current.tar.gz"),
-            "--stories", str(ROOT / "tests" / "test_stories.yml"),
-            "--endpoints", str(stack.endpoints),
-            "--out", str(tmp_path / "results"),
+            str(ROOT / ".venv" / "bin" / "rasa"),
+            "test",
+            "core",
+            "--model",
+            str(ROOT / "models" / "current.tar.gz"),
+            "--stories",
+            str(ROOT / "tests" / "test_stories.yml"),
+            "--endpoints",
+            str(stack.endpoints),
+            "--out",
+            str(tmp_path / "results"),
             "--fail-on-prediction-errors",
         ],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
-    failed = (tmp_path / "results" / "failed_test_stories.yml")
+    failed = tmp_path / "results" / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}\n{details}"

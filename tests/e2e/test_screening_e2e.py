@@ -1,4 +1,5 @@
 """End to end over the REST channel: whole screenings, clicked and typed, and the signed leads they send."""
+
 from __future__ import annotations
 
 import json
@@ -131,7 +132,7 @@ def test_unusable_reply_reasks_with_guidance(stack):
     assert len(messages) >= 2  # guidance, then the question again
 
 
-@pytest.mark.parametrize("payload", ['/affirm', '/inform{"age": 30}', '/affirm{"consent": true}', '/stop'])
+@pytest.mark.parametrize("payload", ["/affirm", '/inform{"age": 30}', '/affirm{"consent": true}', "/stop"])
 def test_typed_intent_payloads_never_answer_or_skip_a_question(stack, payload):
     visitor = Visitor(stack.say, {})
     visitor.send("hi")

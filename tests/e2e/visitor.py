@@ -1,10 +1,10 @@
 """A simulated visitor: answers whatever question the assistant asks, from a persona keyed by question id."""
+
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
-
 
 from bot.safety.episode import ASK_CONTINUE, ASK_SAFE, CrisisState, followup_question
 from bot.screening.content import content

@@ -1,4 +1,5 @@
 """The NLU pipeline component, on real rasa Message objects (no trained model needed)."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,12 +47,15 @@ def test_the_assessment_is_part_of_the_parse_output():
     assert "risk" in message.as_dict(only_output_properties=True)
 
 
-@pytest.mark.parametrize("text", [
-    "i want to end my life",
-    "I took all my pills because my husband hits me",
-    "me quiero morir",
-    "this traffic is killing me",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i want to end my life",
+        "I took all my pills because my husband hits me",
+        "me quiero morir",
+        "this traffic is killing me",
+    ],
+)
 def test_the_actions_read_back_exactly_what_the_detector_found(text):
     # What the action server receives is the parse output; it must convert back to the detector's assessment.
     parse_data = run(classified(text, "inform", 0.9)).as_dict(only_output_properties=True)

@@ -29,7 +29,15 @@ async def test_idle_transcripts_are_forgotten():
 
 @pytest.mark.parametrize(
     "configured, seconds",
-    [("90", 5400.0), ("1.5", 90.0), (" 60 ", 3600.0), (30, 1800.0), (2.5, 150.0), ("", 24 * 3600.0), (None, 24 * 3600.0)],
+    [
+        ("90", 5400.0),
+        ("1.5", 90.0),
+        (" 60 ", 3600.0),
+        (30, 1800.0),
+        (2.5, 150.0),
+        ("", 24 * 3600.0),
+        (None, 24 * 3600.0),
+    ],
 )
 def test_retention_may_come_as_a_string_from_endpoints_yml(configured, seconds):
     assert retention_seconds(configured) == seconds

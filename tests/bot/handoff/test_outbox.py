@@ -1,4 +1,5 @@
 """The outbox on SQLite and PostgreSQL (each test runs on both; PostgreSQL skips only when unreachable)."""
+
 from __future__ import annotations
 
 import threading
@@ -10,7 +11,6 @@ import sqlalchemy as sa
 
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import encode_event
-
 from tests.handoff_fixtures import make_crisis_event, make_lead_event, stored_rows
 
 

@@ -1,4 +1,5 @@
 """The JSON Schemas in docs/schemas, read by any receiver's validator, agree with validate_event on real events."""
+
 from __future__ import annotations
 
 import json
@@ -36,15 +37,29 @@ def test_every_event_type_has_a_schema():
 def test_constructed_events_validate_against_the_published_schemas():
     samples = [
         make_lead_event(),
-        events.lead_created(conversation_id="c", channel="sms",
-                            lead=sample_lead(outcome="needs_review", scores={"gad7": 9, "phq9": 21, "oci4": 8},
-                                             crisis={"flagged": True, "categories": ["self_harm"]})),
+        events.lead_created(
+            conversation_id="c",
+            channel="sms",
+            lead=sample_lead(
+                outcome="needs_review",
+                scores={"gad7": 9, "phq9": 21, "oci4": 8},
+                crisis={"flagged": True, "categories": ["self_harm"]},
+            ),
+        ),
         make_crisis_event(),
-        events.crisis_alert(conversation_id="c", channel="rest", severity="imminent", categories=[], message="",
-                            contact={"phone": "+13105550100"}),
-        events.callback_requested(conversation_id="c", channel="rest",
-                                  lead={"concern": "depression", "contact": {"phone": "+13105550100",
-                                                                             "first_name": "Lee"}}),
+        events.crisis_alert(
+            conversation_id="c",
+            channel="rest",
+            severity="imminent",
+            categories=[],
+            message="",
+            contact={"phone": "+13105550100"},
+        ),
+        events.callback_requested(
+            conversation_id="c",
+            channel="rest",
+            lead={"concern": "depression", "contact": {"phone": "+13105550100", "first_name": "Lee"}},
+        ),
     ]
     for event in samples:
         assert events.validate_event(event) == []
@@ -86,8 +101,9 @@ def test_every_schema_has_the_same_envelope():
         assert schema["properties"]["type"] == {"const": event_type}
         assert set(events.ENVELOPE_FIELDS) <= set(schema["required"])
         envelope = {name: schema["properties"][name] for name in events.ENVELOPE_FIELDS if name != "type"}
-        assert envelope == {name: events.envelope_schema()["properties"][name]
-                            for name in events.ENVELOPE_FIELDS if name != "type"}
+        assert envelope == {
+            name: events.envelope_schema()["properties"][name] for name in events.ENVELOPE_FIELDS if name != "type"
+        }
 
 
 def test_schemas_use_the_values_the_code_produces():

@@ -1,4 +1,5 @@
 """docs/verify_signature.py, the standard-library receiver snippet clinics copy, really works."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from services.deliverer import Deliverer
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import encode_event, sign
-
+from services.deliverer import Deliverer
 from tests.handoff_fixtures import SECRET, make_crisis_event, make_lead_event
 
 SNIPPET = Path(__file__).resolve().parents[3] / "docs" / "verify_signature.py"
@@ -52,8 +52,11 @@ def test_verify_matches_our_signing(snippet):
 
 
 def test_snippet_is_about_twenty_lines_of_code():
-    code = [line for line in SNIPPET.read_text().splitlines()
-            if line.strip() and not line.strip().startswith("#") and not line.startswith(('"""', "Run:"))]
+    code = [
+        line
+        for line in SNIPPET.read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#") and not line.startswith(('"""', "Run:"))
+    ]
     assert len(code) <= 30
 
 

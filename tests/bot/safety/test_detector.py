@@ -254,7 +254,7 @@ def test_most_severe():
 
 
 def test_default_lexicon_path_is_repo_data_file():
-    assert DEFAULT_LEXICON_PATH == Path(__file__).resolve().parents[3] / "data" / "clinic" / "risk_lexicon.yml"
+    assert Path(__file__).resolve().parents[3] / "data" / "clinic" / "risk_lexicon.yml" == DEFAULT_LEXICON_PATH
 
 
 def test_lexicon_override_by_argument(tmp_path):

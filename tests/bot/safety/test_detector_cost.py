@@ -1,5 +1,6 @@
 """The detector-cost section of the `make eval` report (scripts/eval_detector.py), on a fake clock: the figures
 are the report's arithmetic, not a speed anyone asserts."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,8 +52,9 @@ def test_report_has_a_row_per_set_and_one_for_all(tmp_path: Path):
     first.write_text('- {text: "a", risk: false, category: null}\n- {text: "b", risk: false, category: null}\n')
     second.write_text('- {text: "c", topic: clinic}\n')
     fake = FakeDetector({"a": 0.001, "b": 0.002, "c": 0.004}, disturbance_s=0.0)
-    report = eval_detector.detector_cost_report({"eval": first, "ordinary": second}, assess=fake.assess,
-                                                repeats=2, clock=fake.clock)
+    report = eval_detector.detector_cost_report(
+        {"eval": first, "ordinary": second}, assess=fake.assess, repeats=2, clock=fake.clock
+    )
     assert list(report["sets"]) == ["eval", "ordinary", "all"]
     assert report["sets"]["all"]["messages"] == 3 and report["sets"]["ordinary"]["median_ms"] == pytest.approx(4.0)
     section = eval_detector.detector_cost_markdown(report)
@@ -64,8 +66,10 @@ def test_report_has_a_row_per_set_and_one_for_all(tmp_path: Path):
 
 def test_main_prints_the_cost_section_on_request(tmp_path: Path, capsys):
     path = tmp_path / "eval.yml"
-    path.write_text('- {text: "I want to die", risk: true, category: suicidal_thoughts}\n'
-                    '- {text: "what are your hours", risk: false, category: null}\n')
+    path.write_text(
+        '- {text: "I want to die", risk: true, category: suicidal_thoughts}\n'
+        '- {text: "what are your hours", risk: false, category: null}\n'
+    )
     assert eval_detector.main([str(path), "--cost"]) == 0
     out = capsys.readouterr().out
     assert "## Detector cost per message" in out and "| `eval.yml` | 2 |" in out

@@ -93,8 +93,10 @@ def test_load_eval_set_rejects_bad_files(tmp_path, content, message):
 
 def test_main_prints_summary_and_returns_status(tmp_path, capsys):
     path = tmp_path / "eval.yml"
-    path.write_text('- {text: "I want to die", risk: true, category: suicidal_thoughts}\n'
-                    '- {text: "what are your hours", risk: false, category: null}\n')
+    path.write_text(
+        '- {text: "I want to die", risk: true, category: suicidal_thoughts}\n'
+        '- {text: "what are your hours", risk: false, category: null}\n'
+    )
     assert eval_detector.main([str(path), "--show"]) == 0
     out = capsys.readouterr().out
     assert "recall 100.0%" in out and "false-positive rate 0.0%" in out and "PASS" in out
@@ -103,7 +105,11 @@ def test_main_prints_summary_and_returns_status(tmp_path, capsys):
 
 HERE = Path(__file__).resolve().parent
 TUNED_HOLDOUTS = [
-    "crisis_holdout.yml", "crisis_holdout_2.yml", "crisis_holdout_3.yml", "crisis_holdout_4.yml", "crisis_holdout_5.yml",
+    "crisis_holdout.yml",
+    "crisis_holdout_2.yml",
+    "crisis_holdout_3.yml",
+    "crisis_holdout_4.yml",
+    "crisis_holdout_5.yml",
     "crisis_holdout_6.yml",
 ]
 UNTOUCHED_HOLDOUT = "crisis_holdout_7.yml"

@@ -1,4 +1,5 @@
 """The crisis follow-up questions and the last-resort crisis reply: plain, short, with the numbers."""
+
 from __future__ import annotations
 
 import pytest

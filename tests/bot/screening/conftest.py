@@ -1,4 +1,5 @@
 """Shared helpers: drive the screening the way the Rasa form does (one reply per question)."""
+
 from __future__ import annotations
 
 from typing import Callable, Dict, Mapping, Optional
@@ -13,10 +14,20 @@ from bot.screening.flow import next_step, record_answer
 def default_reply(question_id: str) -> str:
     """A plausible reply for any question: moderate symptoms, no health problems, contact consent yes."""
     fixed = {
-        "consent": "Yes", "concern": "Depression", "age": "40", "tx_antidepressants": "1",
-        "tx_therapy": "Yes", "tx_current_meds": "none", "contact_optin": "Yes", "contact_first_name": "Ana",
-        "contact_phone": "818-555-0134", "contact_email": "ana@example.com", "contact_method": "Call",
-        "contact_best_time": "Morning", "contact_consent": "Yes", "pcptsd5_trauma": "Yes",
+        "consent": "Yes",
+        "concern": "Depression",
+        "age": "40",
+        "tx_antidepressants": "1",
+        "tx_therapy": "Yes",
+        "tx_current_meds": "none",
+        "contact_optin": "Yes",
+        "contact_first_name": "Ana",
+        "contact_phone": "818-555-0134",
+        "contact_email": "ana@example.com",
+        "contact_method": "Call",
+        "contact_best_time": "Morning",
+        "contact_consent": "Yes",
+        "pcptsd5_trauma": "Yes",
     }
     if question_id in fixed:
         return fixed[question_id]
@@ -33,8 +44,13 @@ def reply_to(question_id: str, replies: Mapping[str, str]) -> str:
     return replies[question_id] if question_id in replies else default_reply(question_id)
 
 
-def run(replies: Optional[Mapping[str, str]] = None, *, crisis_flag: bool = False, limit: int = 80,
-        content: Optional[ScreeningContent] = None) -> Dict[str, object]:
+def run(
+    replies: Optional[Mapping[str, str]] = None,
+    *,
+    crisis_flag: bool = False,
+    limit: int = 80,
+    content: Optional[ScreeningContent] = None,
+) -> Dict[str, object]:
     """Answer every question asked (reply from `replies`, else default_reply); return the answers."""
     replies = dict(replies or {})
     answers: Dict[str, object] = {}

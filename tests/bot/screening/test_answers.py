@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 
 from bot.screening.answers import (
-    normalise_email, normalise_us_phone, parse_answer, words_to_int, is_valid_value, display_value,
+    display_value,
+    is_valid_value,
+    normalise_email,
+    normalise_us_phone,
+    parse_answer,
+    words_to_int,
 )
 from bot.screening.flow import question_by_id
 
@@ -28,23 +33,42 @@ def rejected(question_id: str, text) -> str:
 
 # --- multiple choice: titles, case, numbers, paraphrases -------------------------------------------------
 
-@pytest.mark.parametrize("text,value", [
-    ("Not at all", "not_at_all"), ("Several days", "several_days"),
-    ("More than half the days", "more_than_half"), ("Nearly every day", "nearly_every_day"),
-    ("NEARLY EVERY DAY", "nearly_every_day"), ("  several days. ", "several_days"),
-    ("1", "not_at_all"), ("2", "several_days"), ("3", "more_than_half"), ("4", "nearly_every_day"),
-    ("option 2", "several_days"), ("#4", "nearly_every_day"), ("3.", "more_than_half"),
-    ("never", "not_at_all"), ("nope", "not_at_all"), ("sometimes", "several_days"),
-    ("often", "more_than_half"), ("most days", "more_than_half"), ("every day", "nearly_every_day"),
-    ("always", "nearly_every_day"), ("Every day, honestly", "nearly_every_day"),
-    ("I'd say sometimes", "several_days"), ("\uff2e\uff45\uff56\uff45\uff52", "not_at_all"),  # full-width
-])
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("Not at all", "not_at_all"),
+        ("Several days", "several_days"),
+        ("More than half the days", "more_than_half"),
+        ("Nearly every day", "nearly_every_day"),
+        ("NEARLY EVERY DAY", "nearly_every_day"),
+        ("  several days. ", "several_days"),
+        ("1", "not_at_all"),
+        ("2", "several_days"),
+        ("3", "more_than_half"),
+        ("4", "nearly_every_day"),
+        ("option 2", "several_days"),
+        ("#4", "nearly_every_day"),
+        ("3.", "more_than_half"),
+        ("never", "not_at_all"),
+        ("nope", "not_at_all"),
+        ("sometimes", "several_days"),
+        ("often", "more_than_half"),
+        ("most days", "more_than_half"),
+        ("every day", "nearly_every_day"),
+        ("always", "nearly_every_day"),
+        ("Every day, honestly", "nearly_every_day"),
+        ("I'd say sometimes", "several_days"),
+        ("\uff2e\uff45\uff56\uff45\uff52", "not_at_all"),  # full-width
+    ],
+)
 def test_frequency_item_forms(text, value):
     assert ok(GAD1, text) == value
 
 
-@pytest.mark.parametrize("text", ["0", "5", "99", "not often", "not every day", "sometimes but often",
-                                  "banana", "?", "...", "🙂"])
+@pytest.mark.parametrize(
+    "text", ["0", "5", "99", "not often", "not every day", "sometimes but often", "banana", "?", "...", "🙂"]
+)
 def test_frequency_item_rejects_unusable(text):
     error = rejected(GAD1, text)
     assert "Not at all" in error and "Nearly every day" in error  # guidance names the options
@@ -54,12 +78,29 @@ def test_out_of_range_number_says_so():
     assert "no option 5" in rejected(GAD1, "5").lower()
 
 
-@pytest.mark.parametrize("text,value", [
-    ("Yes", "yes"), ("yes", "yes"), ("y", "yes"), ("Y", "yes"), ("sure", "yes"), ("yeah", "yes"),
-    ("yep", "yes"), ("of course", "yes"), ("Yes I have", "yes"), ("👍", "yes"), ("1", "yes"),
-    ("No", "no"), ("n", "no"), ("nah", "no"), ("nope", "no"), ("no, I haven't", "no"), ("2", "no"),
-    ("No.", "no"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("Yes", "yes"),
+        ("yes", "yes"),
+        ("y", "yes"),
+        ("Y", "yes"),
+        ("sure", "yes"),
+        ("yeah", "yes"),
+        ("yep", "yes"),
+        ("of course", "yes"),
+        ("Yes I have", "yes"),
+        ("👍", "yes"),
+        ("1", "yes"),
+        ("No", "no"),
+        ("n", "no"),
+        ("nah", "no"),
+        ("nope", "no"),
+        ("no, I haven't", "no"),
+        ("2", "no"),
+        ("No.", "no"),
+    ],
+)
 def test_yes_no(text, value):
     assert ok(YES_NO, text) == value
 
@@ -69,19 +110,41 @@ def test_yes_no_without_not_sure_rejects_uncertain(text):
     assert "Yes or No" in rejected(YES_NO, text)
 
 
-@pytest.mark.parametrize("text,value", [
-    ("Not sure", "not_sure"), ("idk", "not_sure"), ("maybe", "not_sure"), ("I don't know", "not_sure"),
-    ("I'm not sure", "not_sure"), ("3", "not_sure"), ("no idea", "not_sure"), ("yes", "yes"), ("nope", "no"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("Not sure", "not_sure"),
+        ("idk", "not_sure"),
+        ("maybe", "not_sure"),
+        ("I don't know", "not_sure"),
+        ("I'm not sure", "not_sure"),
+        ("3", "not_sure"),
+        ("no idea", "not_sure"),
+        ("yes", "yes"),
+        ("nope", "no"),
+    ],
+)
 def test_yes_no_not_sure(text, value):
     assert ok(YNS, text) == value
 
 
-@pytest.mark.parametrize("text,value", [
-    ("Anxiety", "anxiety"), ("ptsd", "ptsd"), ("OCD", "ocd"), ("depression", "depression"), ("Other", "other"),
-    ("panic attacks", "anxiety"), ("I get panic attacks", "anxiety"), ("trauma", "ptsd"),
-    ("intrusive thoughts", "ocd"), ("sad", "depression"), ("I feel sad all the time", "depression"), ("3", "ocd"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("Anxiety", "anxiety"),
+        ("ptsd", "ptsd"),
+        ("OCD", "ocd"),
+        ("depression", "depression"),
+        ("Other", "other"),
+        ("panic attacks", "anxiety"),
+        ("I get panic attacks", "anxiety"),
+        ("trauma", "ptsd"),
+        ("intrusive thoughts", "ocd"),
+        ("sad", "depression"),
+        ("I feel sad all the time", "depression"),
+        ("3", "ocd"),
+    ],
+)
 def test_concern(text, value):
     assert ok("concern", text) == value
 
@@ -90,18 +153,35 @@ def test_concern_two_answers_asks_for_one():
     assert "just one" in rejected("concern", "depression and anxiety")
 
 
-@pytest.mark.parametrize("text,value", [
-    ("0", "0"), ("1", "1"), ("2 or more", "2_or_more"), ("2", "2_or_more"), ("5", "2_or_more"),
-    ("I've tried 3", "2_or_more"), ("none", "0"), ("one", "1"), ("several", "2_or_more"),
-    ("Not sure", "not_sure"), ("idk", "not_sure"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("0", "0"),
+        ("1", "1"),
+        ("2 or more", "2_or_more"),
+        ("2", "2_or_more"),
+        ("5", "2_or_more"),
+        ("I've tried 3", "2_or_more"),
+        ("none", "0"),
+        ("one", "1"),
+        ("several", "2_or_more"),
+        ("Not sure", "not_sure"),
+        ("idk", "not_sure"),
+    ],
+)
 def test_antidepressant_count(text, value):
     assert ok("tx_antidepressants", text) == value
 
 
-@pytest.mark.parametrize("text,value", [
-    ("Morning", "morning"), ("evenings", "evening"), ("anytime", "any_time"), ("4", "any_time"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("Morning", "morning"),
+        ("evenings", "evening"),
+        ("anytime", "any_time"),
+        ("4", "any_time"),
+    ],
+)
 def test_best_time(text, value):
     assert ok("contact_best_time", text) == value
 
@@ -113,16 +193,21 @@ def test_contact_method(text, value):
 
 # --- payloads, length, junk: never an answer, never a crash ------------------------------------------------
 
-@pytest.mark.parametrize("question_id", ["consent", GAD1, "age", "contact_first_name", "tx_current_meds",
-                                         "contact_phone", "contact_email"])
-@pytest.mark.parametrize("text", ['/affirm', '/inform{"age":30}', '  /affirm', '\uff0faffirm',
-                                  '/inform{"contact_consent":"yes"}'])
+
+@pytest.mark.parametrize(
+    "question_id", ["consent", GAD1, "age", "contact_first_name", "tx_current_meds", "contact_phone", "contact_email"]
+)
+@pytest.mark.parametrize(
+    "text", ["/affirm", '/inform{"age":30}', "  /affirm", "\uff0faffirm", '/inform{"contact_consent":"yes"}']
+)
 def test_slash_payloads_are_never_answers(question_id, text):
     rejected(question_id, text)
 
 
-@pytest.mark.parametrize("question_id", ["consent", GAD1, "age", "contact_first_name", "tx_current_meds",
-                                         "contact_phone", "contact_email", "concern"])
+@pytest.mark.parametrize(
+    "question_id",
+    ["consent", GAD1, "age", "contact_first_name", "tx_current_meds", "contact_phone", "contact_email", "concern"],
+)
 @pytest.mark.parametrize("text", ["", "   ", None, 42, "x" * 5000, "\x00\x01", "yes" * 200])
 def test_bad_input_gets_guidance(question_id, text):
     rejected(question_id, text)
@@ -134,11 +219,24 @@ def test_long_reply_says_too_long():
 
 # --- numbers (age) ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,value", [
-    ("34", 34), ("I'm 34", 34), ("34 years old", 34), ("thirty-four", 34), ("thirty four", 34),
-    ("I am sixty five", 65), ("18", 18), ("1", 1), ("120", 120), ("a hundred and five", 105),
-    ("34.0", 34), ("\uff13\uff14", 34),
-])
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("34", 34),
+        ("I'm 34", 34),
+        ("34 years old", 34),
+        ("thirty-four", 34),
+        ("thirty four", 34),
+        ("I am sixty five", 65),
+        ("18", 18),
+        ("1", 1),
+        ("120", 120),
+        ("a hundred and five", 105),
+        ("34.0", 34),
+        ("\uff13\uff14", 34),
+    ],
+)
 def test_age(text, value):
     assert ok("age", text) == value
 
@@ -160,6 +258,7 @@ def test_words_to_int():
 
 # --- free text ---------------------------------------------------------------------------------------------
 
+
 def test_first_name_as_typed_and_trimmed():
     assert ok("contact_first_name", "  José  María ") == "José María"
     assert ok("contact_first_name", "o'neil") == "o'neil"
@@ -179,16 +278,39 @@ def test_current_meds():
 
 # --- phone and email -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["(818) 555-0134", "818.555.0134", "+1 818 555 0134", "8185550134",
-                                  "1-818-555-0134", "818 555 0134", "+18185550134"])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(818) 555-0134",
+        "818.555.0134",
+        "+1 818 555 0134",
+        "8185550134",
+        "1-818-555-0134",
+        "818 555 0134",
+        "+18185550134",
+    ],
+)
 def test_phone_normalised_to_e164(text):
     assert ok("contact_phone", text) == "+18185550134"
     assert normalise_us_phone(text) == "+18185550134"
 
 
-@pytest.mark.parametrize("text", ["555-0134", "+44 20 7946 0958", "(018) 555-0134", "(818) 155-0134",
-                                  "818555013", "81855501344", "call me", "818-555-0134 ext 2", "++18185550134",
-                                  "818-555-0134+"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "555-0134",
+        "+44 20 7946 0958",
+        "(018) 555-0134",
+        "(818) 155-0134",
+        "818555013",
+        "81855501344",
+        "call me",
+        "818-555-0134 ext 2",
+        "++18185550134",
+        "818-555-0134+",
+    ],
+)
 def test_phone_rejected(text):
     assert "(818) 555-0134" in rejected("contact_phone", text)  # guidance shows the format
 
@@ -197,22 +319,42 @@ def test_phone_display():
     assert parse_answer(question_by_id("contact_phone"), "8185550134").display == "(818) 555-0134"
 
 
-@pytest.mark.parametrize("text,value", [
-    ("ana@example.com", "ana@example.com"), ("Ana.Lopez+clinic@Example.COM", "Ana.Lopez+clinic@example.com"),
-    ("my email is ana@example.com", "ana@example.com"), ("skip", None), ("Skip", None), ("no email", None),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("ana@example.com", "ana@example.com"),
+        ("Ana.Lopez+clinic@Example.COM", "Ana.Lopez+clinic@example.com"),
+        ("my email is ana@example.com", "ana@example.com"),
+        ("skip", None),
+        ("Skip", None),
+        ("no email", None),
+    ],
+)
 def test_email(text, value):
     assert ok("contact_email", text) == value
 
 
-@pytest.mark.parametrize("text", ["ana@", "@example.com", "ana@example", "ana example.com", "ana@@example.com",
-                                  "a@b.c", "ana..lopez@example.com", "a@x.com b@y.com", ("a" * 65) + "@example.com"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ana@",
+        "@example.com",
+        "ana@example",
+        "ana example.com",
+        "ana@@example.com",
+        "a@b.c",
+        "ana..lopez@example.com",
+        "a@x.com b@y.com",
+        ("a" * 65) + "@example.com",
+    ],
+)
 def test_email_rejected(text):
     assert "skip" in rejected("contact_email", text)
     assert normalise_email(text) is None or " " in text
 
 
 # --- stored values ---------------------------------------------------------------------------------------
+
 
 def test_is_valid_value_checks_each_kind():
     assert is_valid_value(question_by_id("consent"), "yes")

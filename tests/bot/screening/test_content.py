@@ -1,4 +1,5 @@
 """The clinic content itself: complete, cited, and written at an 8th-grade reading level or below."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -79,8 +80,7 @@ def test_every_instrument_first_item_has_its_stem():
 
 def test_frequency_options():
     titles = [(o.title, o.score) for o in content().questions["phq9_1"].options]
-    assert titles == [("Not at all", 0), ("Several days", 1), ("More than half the days", 2),
-                      ("Nearly every day", 3)]
+    assert titles == [("Not at all", 0), ("Several days", 1), ("More than half the days", 2), ("Nearly every day", 3)]
     oci = [(o.title, o.score) for o in content().questions["oci4_1"].options]
     assert oci == [("Not at all", 0), ("A little", 1), ("Moderately", 2), ("A lot", 3), ("Extremely", 4)]
 

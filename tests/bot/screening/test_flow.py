@@ -7,10 +7,26 @@ from bot.screening.model import ParsedAnswer
 GAD = [f"gad7_{i}" for i in range(1, 8)]
 PHQ = [f"phq9_{i}" for i in range(1, 10)]
 TX = ["tx_antidepressants", "tx_therapy", "tx_current_meds"]
-CI = ["ci_pregnancy", "ci_psychosis", "ci_bipolar", "ci_hypertension", "ci_heart", "ci_substance",
-      "ci_ketamine_reaction", "ci_liver", "ci_pressure", "ci_thyroid"]
-CONTACT = ["contact_first_name", "contact_phone", "contact_email", "contact_method", "contact_best_time",
-           "contact_consent"]
+CI = [
+    "ci_pregnancy",
+    "ci_psychosis",
+    "ci_bipolar",
+    "ci_hypertension",
+    "ci_heart",
+    "ci_substance",
+    "ci_ketamine_reaction",
+    "ci_liver",
+    "ci_pressure",
+    "ci_thyroid",
+]
+CONTACT = [
+    "contact_first_name",
+    "contact_phone",
+    "contact_email",
+    "contact_method",
+    "contact_best_time",
+    "contact_consent",
+]
 
 
 def test_depression_path_order(order_of):
@@ -83,8 +99,9 @@ def test_outcome_told_before_first_contact_question(run_screening):
 
 
 def test_crisis_flag_changes_the_outcome_message(run_screening):
-    partial = {k: v for k, v in run_screening({"tx_antidepressants": "2 or more"}).items()
-               if not k.startswith("contact_")}
+    partial = {
+        k: v for k, v in run_screening({"tx_antidepressants": "2 or more"}).items() if not k.startswith("contact_")
+    }
     assert "good next step" in next_step(partial).preface[0]
     assert "clinician will look over" in next_step(partial, crisis_flag=True).preface[0]
 
@@ -124,7 +141,9 @@ def test_stems_and_section_prefaces():
     assert next_step({}).preface[-1].startswith("If you are in danger right now, call 911")
     assert "not a doctor" in next_step({}).preface[0]
     start = {"consent": "yes", "concern": "anxiety", "age": 30}
-    assert next_step(start).preface == ("Over the last 2 weeks, how often have you been bothered by the following problems?",)
+    assert next_step(start).preface == (
+        "Over the last 2 weeks, how often have you been bothered by the following problems?",
+    )
     assert next_step(dict(start, gad7_1="not_at_all")).preface == ()
 
 
@@ -138,6 +157,7 @@ def test_record_answer_returns_a_new_dict_and_ignores_failed_parses():
 
 def test_question_by_id_unknown():
     import pytest
+
     with pytest.raises(KeyError):
         question_by_id("nope")
 

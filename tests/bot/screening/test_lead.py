@@ -8,15 +8,36 @@ from bot.screening.lead import NoConsentToContact, build_lead, contact_summary
 
 
 def test_lead_shape(run_screening):
-    answers = run_screening({"contact_email": "skip", "contact_method": "Text", "contact_best_time": "evening",
-                             "tx_antidepressants": "2 or more"})
+    answers = run_screening(
+        {
+            "contact_email": "skip",
+            "contact_method": "Text",
+            "contact_best_time": "evening",
+            "tx_antidepressants": "2 or more",
+        }
+    )
     lead = build_lead(answers)
-    assert set(lead) == {"outcome", "concern", "age", "contact", "scores", "answers", "contraindications",
-                         "reasons", "crisis"}
+    assert set(lead) == {
+        "outcome",
+        "concern",
+        "age",
+        "contact",
+        "scores",
+        "answers",
+        "contraindications",
+        "reasons",
+        "crisis",
+    }
     assert lead["outcome"] == "qualified"
     assert lead["concern"] == "depression" and lead["age"] == 40
-    assert lead["contact"] == {"first_name": "Ana", "phone": "+18185550134", "email": None,
-                               "preferred_method": "text", "best_time": "evening", "consent_to_contact": True}
+    assert lead["contact"] == {
+        "first_name": "Ana",
+        "phone": "+18185550134",
+        "email": None,
+        "preferred_method": "text",
+        "best_time": "evening",
+        "consent_to_contact": True,
+    }
     assert lead["scores"] == {"gad7": 0, "phq9": 0}
     assert lead["crisis"] == {"flagged": False, "categories": []}
     assert [a["id"] for a in lead["answers"]][:3] == ["consent", "concern", "age"]
@@ -62,6 +83,8 @@ def test_not_eligible_lead_after_optin(run_screening):
 def test_contact_summary_partial():
     assert contact_summary({}) == {}
     assert contact_summary({"contact_first_name": "Ana", "contact_phone": "+18185550134"}) == {
-        "first_name": "Ana", "phone": "+18185550134"}
+        "first_name": "Ana",
+        "phone": "+18185550134",
+    }
     assert contact_summary({"contact_phone": "not a phone"}) == {}
     assert contact_summary(None) == {}

@@ -12,10 +12,16 @@ CI = [rule.id for rule in content().contraindications]
 
 def base(**overrides):
     """Complete depression-path answers: all symptoms 0, no contraindications, 1 failed antidepressant."""
-    answers = {"consent": "yes", "concern": "depression", "age": 40, "tx_antidepressants": "1",
-               "tx_therapy": "yes", "tx_current_meds": "none"}
-    answers.update({qid: "not_at_all" for qid in GAD + PHQ})
-    answers.update({qid: "no" for qid in CI})
+    answers = {
+        "consent": "yes",
+        "concern": "depression",
+        "age": 40,
+        "tx_antidepressants": "1",
+        "tx_therapy": "yes",
+        "tx_current_meds": "none",
+    }
+    answers.update(dict.fromkeys(GAD + PHQ, "not_at_all"))
+    answers.update(dict.fromkeys(CI, "no"))
     answers.update(overrides)
     return answers
 
@@ -52,8 +58,15 @@ def test_score_boundary_at_cutoff_10(prefix, count):
 
 
 def test_pcptsd5_boundary_at_3():
-    two = {"concern": "ptsd", "pcptsd5_trauma": "yes", "pcptsd5_1": "yes", "pcptsd5_2": "yes",
-           "pcptsd5_3": "no", "pcptsd5_4": "no", "pcptsd5_5": "no"}
+    two = {
+        "concern": "ptsd",
+        "pcptsd5_trauma": "yes",
+        "pcptsd5_1": "yes",
+        "pcptsd5_2": "yes",
+        "pcptsd5_3": "no",
+        "pcptsd5_4": "no",
+        "pcptsd5_5": "no",
+    }
     assert decide_outcome(base(**two)).outcome == "needs_review"
     three = dict(two, pcptsd5_3="yes")
     result = decide_outcome(base(**three))
@@ -61,8 +74,13 @@ def test_pcptsd5_boundary_at_3():
 
 
 def test_oci4_boundary_at_7():
-    six = {"concern": "ocd", "oci4_1": "extremely", "oci4_2": "moderately", "oci4_3": "not_at_all",
-           "oci4_4": "not_at_all"}
+    six = {
+        "concern": "ocd",
+        "oci4_1": "extremely",
+        "oci4_2": "moderately",
+        "oci4_3": "not_at_all",
+        "oci4_4": "not_at_all",
+    }
     assert decide_outcome(base(**six)).scores["oci4"] == 6
     assert decide_outcome(base(**six)).outcome == "needs_review"
     seven = dict(six, oci4_3="a_little")
@@ -94,7 +112,12 @@ def test_each_contraindication_not_sure_needs_review(rule_id):
 def test_label_derived_split():
     classes = {rule.id: rule.cls for rule in content().contraindications}
     assert {k for k, v in classes.items() if v == "absolute"} == {
-        "ci_pregnancy", "ci_psychosis", "ci_hypertension", "ci_heart", "ci_ketamine_reaction"}
+        "ci_pregnancy",
+        "ci_psychosis",
+        "ci_hypertension",
+        "ci_heart",
+        "ci_ketamine_reaction",
+    }
     assert all(rule.source for rule in content().contraindications)
 
 
@@ -127,10 +150,16 @@ def test_age_65_is_relative(age, expected):
     assert older["answer"] == ("yes" if age >= 65 else "no") and older["class"] == "relative"
 
 
-@pytest.mark.parametrize("meds,group", [
-    ("Xanax 0.5mg as needed", "benzodiazepine"), ("adderall", "stimulant"), ("Lamictal 100", "lamotrigine"),
-    ("phenelzine", "MAOI"), ("oxycodone after surgery", "opioid"),
-])
+@pytest.mark.parametrize(
+    "meds,group",
+    [
+        ("Xanax 0.5mg as needed", "benzodiazepine"),
+        ("adderall", "stimulant"),
+        ("Lamictal 100", "lamotrigine"),
+        ("phenelzine", "MAOI"),
+        ("oxycodone after surgery", "opioid"),
+    ],
+)
 def test_interacting_medication_needs_review(meds, group):
     result = decide_outcome(base(tx_antidepressants="2_or_more", tx_current_meds=meds))
     assert result.outcome == "needs_review"

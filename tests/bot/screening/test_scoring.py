@@ -37,8 +37,15 @@ def test_range_from_zero_to_maximum(iid, scale, maximum):
 
 
 def test_gad7_sum():
-    values = ["several_days", "more_than_half", "nearly_every_day", "not_at_all", "several_days", "several_days",
-              "more_than_half"]
+    values = [
+        "several_days",
+        "more_than_half",
+        "nearly_every_day",
+        "not_at_all",
+        "several_days",
+        "several_days",
+        "more_than_half",
+    ]
     assert instrument_score(instrument("gad7"), answers_for("gad7", values)) == 1 + 2 + 3 + 0 + 1 + 1 + 2
 
 
@@ -67,8 +74,11 @@ def answers_scoring(inst: Instrument, total: int, data: ScreeningContent) -> dic
     answers = {inst.gate_id: "yes"} if inst.gate_id else {}
     for qid in inst.item_ids:
         options = sorted(data.questions[qid].options, key=lambda o: o.score)
-        chosen = options[0] if qid == inst.risk_item_id else max(
-            (o for o in options if o.score <= total), key=lambda o: o.score)
+        chosen = (
+            options[0]
+            if qid == inst.risk_item_id
+            else max((o for o in options if o.score <= total), key=lambda o: o.score)
+        )
         answers[qid] = chosen.value
         total -= chosen.score
     assert total == 0, f"{inst.id}: cannot reach the score with its options"

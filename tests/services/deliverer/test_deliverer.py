@@ -1,4 +1,5 @@
 """The deliverer against a real aiohttp receiver on loopback (no mocked HTTP)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,10 +7,9 @@ import logging
 
 import pytest
 
-from services.deliverer import USER_AGENT, Deliverer
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import encode_event, sign
-
+from services.deliverer import USER_AGENT, Deliverer
 from tests.handoff_fixtures import SECRET, make_crisis_event, make_lead_event, wait_for
 
 
@@ -175,8 +175,9 @@ async def test_crisis_alerts_retry_on_a_shorter_cap(sqlite_outbox, receiver):
     crisis, lead = make_crisis_event(1), make_lead_event(1)
     sqlite_outbox.enqueue(crisis)
     sqlite_outbox.enqueue(lead)
-    deliverer = make_deliverer(sqlite_outbox, receiver.url, backoff_base_s=1000.0, backoff_cap_s=1000.0,
-                               crisis_backoff_cap_s=0.3)
+    deliverer = make_deliverer(
+        sqlite_outbox, receiver.url, backoff_base_s=1000.0, backoff_cap_s=1000.0, crisis_backoff_cap_s=0.3
+    )
     assert await deliverer.run_once() == 0
     assert receiver.requests == 2
     receiver.status = 200

@@ -1,4 +1,5 @@
 """`python -m services.deliverer` as a real process: SIGKILL mid-backlog, restart, SIGTERM."""
+
 from __future__ import annotations
 
 import os
@@ -6,13 +7,11 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
-
 from bot.handoff.outbox import Outbox
-
 from tests.handoff_fixtures import SECRET, make_crisis_event, make_lead_event
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -21,10 +20,22 @@ DUPLICATES: dict = {}
 
 def start_deliverer(database_url: str, url: str, data_dir: Path, timeout_s: float = 0.3) -> subprocess.Popen:
     # a short timeout keeps the lease (timeout x (batch + 2)) short, so the restart needn't wait long
-    env = dict(os.environ, DATABASE_URL=database_url, HANDOFF_URL=url, HANDOFF_SECRET=SECRET,
-               DATA_DIR=str(data_dir), HANDOFF_TIMEOUT_S=str(timeout_s), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "services.deliverer"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        HANDOFF_URL=url,
+        HANDOFF_SECRET=SECRET,
+        DATA_DIR=str(data_dir),
+        HANDOFF_TIMEOUT_S=str(timeout_s),
+        PYTHONUNBUFFERED="1",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.deliverer"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_until(condition, timeout_s: float, process: subprocess.Popen = None) -> None:
@@ -67,8 +78,10 @@ def test_sigkill_mid_backlog_then_restart_delivers_everything(database_url, rece
     assert all(got.key == got.event["id"] for got in receiver.received)
     duplicates = sum(count - 1 for count in keys.values())
     DUPLICATES[database_url.split(":", 1)[0]] = duplicates
-    print(f"\nSIGKILL restart: {len(events)} events, {delivered_before_kill} before the kill, "
-          f"{duplicates} duplicate deliveries under the same key")
+    print(
+        f"\nSIGKILL restart: {len(events)} events, {delivered_before_kill} before the kill, "
+        f"{duplicates} duplicate deliveries under the same key"
+    )
     assert duplicates <= 1  # at most the POST in flight when the process died
     assert outbox.stats()["delivered"] == len(events)
     outbox.close()

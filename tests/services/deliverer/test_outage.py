@@ -3,6 +3,7 @@
 Every event must arrive with a valid signature under its own Idempotency-Key; duplicates under the same key
 are allowed (at-least-once) but counted. The figures go to reports/outage-delivery.md.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.deliverer import Deliverer
 from bot.handoff.outbox import Outbox
-
+from services.deliverer import Deliverer
 from tests.handoff_fixtures import SECRET, make_crisis_event, make_lead_event, wait_for
 
 REPORT = Path(__file__).resolve().parents[3] / "reports" / "outage-delivery.md"
@@ -51,8 +51,10 @@ def write_report() -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for backend, r in sorted(RESULTS.items()):
-        lines.append(f"| {backend} | {r['events']} | {r['keys']} | {r['duplicates']} | {r['attempts']} | "
-                     f"{r['requests']} | {r['max_delay_s']:.2f} | {r['after_recovery_s']:.2f} | {r['rejected']} |")
+        lines.append(
+            f"| {backend} | {r['events']} | {r['keys']} | {r['duplicates']} | {r['attempts']} | "
+            f"{r['requests']} | {r['max_delay_s']:.2f} | {r['after_recovery_s']:.2f} | {r['rejected']} |"
+        )
     lines.append("")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines))

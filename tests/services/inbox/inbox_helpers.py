@@ -1,4 +1,5 @@
 """Helpers and fixtures for the inbox tests (imported by conftest.py and the test modules)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -109,7 +110,11 @@ class FakeOutbox:
 
 @contextlib.asynccontextmanager
 async def running_inbox(
-    settings: Any, outbox: Any = None, *, real_outbox: bool = False, port: Optional[int] = None,
+    settings: Any,
+    outbox: Any = None,
+    *,
+    real_outbox: bool = False,
+    port: Optional[int] = None,
 ) -> AsyncIterator[TestClient]:
     """A real aiohttp server on loopback and a client with its own cookie jar.
 

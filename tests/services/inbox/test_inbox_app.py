@@ -1,4 +1,5 @@
 """The inbox app against real aiohttp servers on loopback (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -220,7 +221,7 @@ async def test_visitor_strings_are_escaped_on_list_lead_and_alert_pages(make_set
             text = await response.text()
             assert response.status == 200, path
             assert "<script>" not in text and "<img" not in text, path
-            assert 'onerror=alert(1)>' not in text.replace("&gt;", ""), path
+            assert "onerror=alert(1)>" not in text.replace("&gt;", ""), path
         list_text = await (await client.get("/")).text()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in list_text
         lead_text = await (await client.get(f"/leads/{lead['id']}")).text()
@@ -237,9 +238,24 @@ async def test_lead_page_shows_the_screening_and_status_history(make_settings, d
         await post_event(client, lead)
         await sign_in(client)
         text = await (await client.get(f"/leads/{lead['id']}")).text()
-        for expected in ("qualified", "anxiety", "34", "GAD-7", "15", "PHQ-9", "12", "History of psychosis",
-                         "absolute", "GAD-7 in the severe range", "+18185550100", "ana@example.org", "rest",
-                         "self_harm", "Risk was flagged", "No changes yet."):
+        for expected in (
+            "qualified",
+            "anxiety",
+            "34",
+            "GAD-7",
+            "15",
+            "PHQ-9",
+            "12",
+            "History of psychosis",
+            "absolute",
+            "GAD-7 in the severe range",
+            "+18185550100",
+            "ana@example.org",
+            "rest",
+            "self_harm",
+            "Risk was flagged",
+            "No changes yet.",
+        ):
             assert expected in text, expected
 
 
@@ -284,7 +300,8 @@ async def test_alert_status_and_unknown_ids(make_settings, sqlite_url) -> None:
         await sign_in(client)
         token = await page_csrf(client)
         response = await client.post(
-            f"/alerts/{alert['id']}/status", data={"status": "acknowledged", "csrf_token": token},
+            f"/alerts/{alert['id']}/status",
+            data={"status": "acknowledged", "csrf_token": token},
             allow_redirects=False,
         )
         assert response.status == 303
@@ -314,8 +331,15 @@ async def test_open_crisis_alerts_are_listed_above_leads(make_settings, database
 
 @pytest.mark.asyncio
 async def test_outbox_backlog_is_shown_to_staff_and_on_health(make_settings, sqlite_url) -> None:
-    dead = [{"id": "dead-1", "type": "lead.created", "created_at": "2026-11-27T01:00:00Z", "attempts": 9,
-             "last_error": XSS_SCRIPT}]
+    dead = [
+        {
+            "id": "dead-1",
+            "type": "lead.created",
+            "created_at": "2026-11-27T01:00:00Z",
+            "attempts": 9,
+            "last_error": XSS_SCRIPT,
+        }
+    ]
     async with running_inbox(make_settings(sqlite_url), outbox=FakeOutbox(pending=3, dead=dead)) as client:
         health = await client.get("/health")
         assert health.status == 200
@@ -348,7 +372,7 @@ async def test_security_headers_on_pages_errors_and_api(make_settings, sqlite_ur
 async def test_csv_export_quotes_formulas_and_keeps_markup_inert(make_settings, database_url) -> None:
     async with running_inbox(make_settings(database_url)) as client:
         xss = lead_event(first_name=XSS_SCRIPT, concern=XSS_ATTR)
-        formula = lead_event(first_name="=HYPERLINK(\"http://evil\")", concern="@SUM(A1)")
+        formula = lead_event(first_name='=HYPERLINK("http://evil")', concern="@SUM(A1)")
         formula["lead"]["contact"]["email"] = "-2+3"
         await post_event(client, xss)
         await post_event(client, formula)
@@ -363,7 +387,7 @@ async def test_csv_export_quotes_formulas_and_keeps_markup_inert(make_settings, 
         by_id = {row["id"]: row for row in rows}
         assert by_id[xss["id"]]["first_name"] == XSS_SCRIPT
         assert by_id[xss["id"]]["concern"] == XSS_ATTR  # one intact cell: the quote inside is CSV-escaped
-        assert by_id[formula["id"]]["first_name"] == "'=HYPERLINK(\"http://evil\")"
+        assert by_id[formula["id"]]["first_name"] == '\'=HYPERLINK("http://evil")'
         assert by_id[formula["id"]]["concern"] == "'@SUM(A1)"
         assert by_id[formula["id"]]["email"] == "'-2+3"
         assert by_id[formula["id"]]["phone"] == "'+18185550100"
@@ -422,8 +446,7 @@ async def test_api_lists_leads_newest_first_filters_and_404s(make_settings, data
 def test_our_modules_are_imported_plainly_so_a_missing_one_fails_at_import() -> None:
     # No `try/except ImportError` around our own modules: without the outbox the app does not even import.
     code = "import sys; sys.modules['bot.handoff.outbox'] = None; import services.inbox.app"
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "bot.handoff.outbox" in result.stderr
 

@@ -88,7 +88,11 @@ def test_password_cli_prints_a_hash_for_the_password_on_stdin() -> None:
 
 def test_password_cli_refuses_short_passwords() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "services.inbox.passwords"], input="short\n", capture_output=True, text=True,
-        cwd=PROJECT_ROOT, timeout=60,
+        [sys.executable, "-m", "services.inbox.passwords"],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=60,
     )
     assert result.returncode != 0 and result.stdout == ""

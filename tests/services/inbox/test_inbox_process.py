@@ -1,4 +1,5 @@
 """`python -m services.inbox` as a real process: generated admin password, sign-in, graceful SIGTERM."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PASSWORD_LINE = re.compile(r"username=(\S+) password=(\S+)")
 
 
-def _start(env: dict) -> tuple[subprocess.Popen, "queue.Queue[str]"]:
+def _start(env: dict) -> tuple[subprocess.Popen, queue.Queue[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "services.inbox"],
         cwd=PROJECT_ROOT,
@@ -31,12 +32,12 @@ def _start(env: dict) -> tuple[subprocess.Popen, "queue.Queue[str]"]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines: "queue.Queue[str]" = queue.Queue()
+    lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     return process, lines
 
 
-def _wait_for_password(lines: "queue.Queue[str]", timeout_s: float) -> Optional[re.Match]:
+def _wait_for_password(lines: queue.Queue[str], timeout_s: float) -> Optional[re.Match]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:

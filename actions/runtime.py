@@ -1,4 +1,5 @@
 """Process-wide singletons the actions share: settings, the clinic profile and the durable outbox."""
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,7 @@ def publish(event: Dict[str, Any]) -> bool:
     """
     try:
         outbox().enqueue(event)
-    except Exception:  # noqa: BLE001 - the caller tells the visitor to call the clinic instead
+    except Exception:
         logger.error("could not store event %s (%s) in the outbox", event.get("id"), event.get("type"), exc_info=True)
         return False
     logger.info("stored event %s (%s) for delivery", event.get("id"), event.get("type"))
