@@ -6,7 +6,8 @@ VENV          := .venv
 SERVICES_VENV := .venv-services
 PY            := $(VENV)/bin/python
 SPY           := $(SERVICES_VENV)/bin/python
-RASA          := RASA_TELEMETRY_ENABLED=false $(VENV)/bin/rasa
+# Through services.quiet: library deprecation notices and Rasa's expected FAQ warnings stay off the console.
+RASA          := RASA_TELEMETRY_ENABLED=false $(PY) -m services.quiet rasa
 MODEL         := models/current.tar.gz
 TRAINING_DATA := data/nlu data/rules data/stories
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories rasa_ext -name '*.yml' -o -name '*.py' 2>/dev/null)

@@ -64,3 +64,14 @@ def test_only_deprecation_type_warnings_outside_our_code_are_library_notices():
     assert is_library_notice(
         DeprecationWarning, str(PROJECT_ROOT / ".venv" / "lib" / "python3.10" / "site-packages" / "jax" / "x.py")
     )
+
+
+def test_only_rasas_expected_faq_warnings_are_hidden_among_user_warnings():
+    rasa_io = f"{SITE_PACKAGES}/rasa/shared/utils/io.py"
+    expected = "Your training data contains an example 'how much is it...' for the 'faq/cost' intent."
+    assert is_library_notice(UserWarning, rasa_io, expected)
+    assert is_library_notice(UserWarning, rasa_io, "Unable to fetch responses for faq/cost This means ...")
+    # Anything else Rasa warns about is shown, and so is a look-alike about another retrieval intent.
+    assert not is_library_notice(UserWarning, rasa_io, "Unable to fetch responses for chitchat/greet")
+    assert not is_library_notice(UserWarning, rasa_io, "Tracker store could not be loaded")
+    assert not is_library_notice(UserWarning, str(PROJECT_ROOT / "actions" / "x.py"), expected)
