@@ -28,8 +28,26 @@ MODEL_ONLY_ASSESSMENT = RiskAssessment(is_risk=True, categories=("unspecified",)
 
 # "Are you safe right now?" offers Yes / No / Not sure, so it understands the words every such question does
 # (data/clinic/answer_words.yml, via bot.screening.answers); these are its own phrases on top.
-_SAFE = ("i'm safe", "im safe", "i am safe", "safe", "estoy a salvo")
-_NOT_SAFE = ("not safe", "i'm not safe", "im not safe", "i am not safe", "no estoy a salvo")
+# "Are you safe right now?" takes only these words (and the shared Not sure words): the broad Yes words of
+# data/clinic/answer_words.yml ("right", "i am", "i have") would read "not safe right now" or "I am scared" as
+# safe. A reply it cannot read is asked again, with 911 in the guidance.
+_SAFE = (
+    "yes",
+    "y",
+    "yeah",
+    "yep",
+    "yup",
+    "ok",
+    "okay",
+    "i'm safe",
+    "im safe",
+    "i am safe",
+    "safe",
+    "si",
+    "sí",
+    "estoy a salvo",
+)
+_NOT_SAFE = ("no", "n", "nope", "nah", "not safe", "i'm not safe", "im not safe", "i am not safe", "no estoy a salvo")
 
 
 @dataclass(frozen=True)
@@ -133,6 +151,7 @@ def followup_question(state: CrisisState) -> Optional[Question]:
         kind="choice",
         options=_options(texts["safe_options"], ("yes", "no", "not_sure"), (_SAFE, _NOT_SAFE, ())),
         guidance=texts["safe_guidance"],
+        shared_yes_no_words=False,
     )
 
 

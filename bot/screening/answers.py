@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.screening.content import AnswerWords, answer_words
 from bot.screening.model import Option, ParsedAnswer, Question
@@ -151,12 +151,13 @@ def _word_pattern(phrase: str) -> re.Pattern:
     return re.compile(r"(?<![\w'])" + re.escape(phrase) + r"(?![\w'])")
 
 
-def _option_keys(option: Option, words: AnswerWords) -> List[str]:
+def _option_keys(question: Question, option: Option, words: AnswerWords) -> List[str]:
     """What a reply may say for this option: its title, value and synonyms, and for a Yes / No / Not sure
-    option the words of data/clinic/answer_words.yml."""
+    option the words of data/clinic/answer_words.yml (Not sure words only, where the question opts out)."""
     keys = [option.title.casefold(), option.value.replace("_", " ").casefold()]
     keys.extend(option.synonyms)
-    keys.extend(words.for_value(option.value))
+    if question.shared_yes_no_words or option.value == "not_sure":
+        keys.extend(words.for_value(option.value))
     return [normalise(k) for k in keys if normalise(k)]
 
 
@@ -165,7 +166,7 @@ def _exact_lookup(question: Question, words: AnswerWords) -> Dict[str, Option]:
     lookup: Dict[str, Option] = {}
     clashes = set()
     for option in question.options:
-        for key in _option_keys(option, words):
+        for key in _option_keys(question, option, words):
             if key in lookup and lookup[key] is not option:
                 clashes.add(key)
             lookup[key] = option
@@ -174,8 +175,14 @@ def _exact_lookup(question: Question, words: AnswerWords) -> Dict[str, Option]:
     return lookup
 
 
+def titles_are_numbers(titles: Sequence[str]) -> bool:
+    """Options that are numbers themselves ("0", "1", "2 or more"): a typed number is the answer, not the
+    option's position (so channels without buttons, like SMS, list them without numbering)."""
+    return any(title[:1].isdigit() for title in titles)
+
+
 def _has_numeric_titles(question: Question) -> bool:
-    return any(opt.title[:1].isdigit() for opt in question.options)
+    return titles_are_numbers([opt.title for opt in question.options])
 
 
 def words_to_int(text: str) -> Optional[int]:
@@ -225,7 +232,7 @@ def _match_phrases(question: Question, norm: str, words: AnswerWords) -> Tuple[L
     """Options whose phrases appear in the reply, longest phrase first. Second item: a match was negated."""
     hits = []
     for option in question.options:
-        for key in set(_option_keys(option, words)):
+        for key in set(_option_keys(question, option, words)):
             for found in _word_pattern(key).finditer(norm):
                 hits.append((found.end() - found.start(), found.start(), found.end(), option, key))
     hits.sort(key=lambda h: (-h[0], h[1]))
@@ -237,7 +244,9 @@ def _match_phrases(question: Question, norm: str, words: AnswerWords) -> Tuple[L
             continue
         taken.append((start, end))
         before = norm[:start].split()[-2:]
-        if any(word in _NEGATORS for word in before) and key.split()[0] not in _NEGATORS:
+        after = norm[end:].split()[:1]
+        trailing_not = after == ["not"] and option.value != "no"  # "of course not", "definitely not"
+        if key.split()[0] not in _NEGATORS and (any(word in _NEGATORS for word in before) or trailing_not):
             negated = True
         if option not in chosen:
             chosen.append(option)

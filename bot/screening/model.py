@@ -34,6 +34,9 @@ class Question:
     guidance: str = ""
     preface: Tuple[str, ...] = ()  # static preface (e.g. instrument stem)
     validated_wording: bool = False  # True for published instrument items
+    # False where broad Yes / No words would be dangerous: at "Are you safe right now?" the shared words "right",
+    # "i am", "i have" would read "not safe right now" or "I am scared" as Yes. Not sure words always apply.
+    shared_yes_no_words: bool = True
     # Extras (not part of the lead's contract, all defaulted): bounds used by the parser.
     max_length: int = 200
     min_value: Optional[int] = None

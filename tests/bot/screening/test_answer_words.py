@@ -36,14 +36,18 @@ def safety_question(language: str = "en") -> Question:
 
 
 def questions_offering(value: str) -> list:
+    """Questions that take the shared words for `value`. "Are you safe right now?" takes only the shared Not
+    sure words: its Yes and No are its own, narrow list (tests/bot/safety/test_safety_question_words.py)."""
     questions = [question_by_id(q) for q in SCREENING] + [safety_question("en"), safety_question("es")]
-    return [q for q in questions if q.option(value) is not None]
+    return [
+        q for q in questions if q.option(value) is not None and (q.shared_yes_no_words or value == "not_sure")
+    ]
 
 
 @pytest.mark.parametrize("value", ["yes", "no", "not_sure"])
 def test_every_listed_word_means_the_same_at_every_question_that_offers_it(value):
     questions = questions_offering(value)
-    assert any(q.section == "crisis" for q in questions) and len(questions) > 2
+    assert any(q.section == "crisis" for q in questions) == (value == "not_sure") and len(questions) > 2
     for word in answer_words().for_value(value):
         for question in questions:
             assert parse_answer(question, word).value == value, (word, question.id)
@@ -67,11 +71,14 @@ def test_a_word_added_to_the_list_is_understood_by_the_screening_and_the_crisis_
     assert not parse_answer(consent, "yessir").ok and not parse_answer(safety_question(), "yessir").ok
     clinic = clinic_copy(tmp_path)
     edit_words(clinic, "yes", "yessir")
+    edit_words(clinic, "not_sure", "beats me")
     monkeypatch.setattr(content_module, "DEFAULT_CONTENT_DIR", clinic)
     assert parse_answer(consent, "Yessir").value == "yes"
     assert parse_answer(health, "yessir").value == "yes"
-    assert parse_answer(safety_question(), "yessir!").value == "yes"
-    assert parse_answer(safety_question("es"), "yessir").value == "yes"
+    assert parse_answer(safety_question(), "beats me!").value == "not_sure"
+    assert parse_answer(safety_question("es"), "beats me").value == "not_sure"
+    # A new Yes word never makes "Are you safe right now?" read as safe: that list is deliberately narrow.
+    assert not parse_answer(safety_question(), "yessir").ok
 
 
 def test_a_hedge_added_to_the_list_keeps_a_reply_from_being_a_firm_answer(tmp_path, monkeypatch):
