@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.safety.episode import CrisisState, followup_question, open_episode
 from bot.safety.detector import RiskAssessment
+from bot.safety.episode import CrisisState, followup_question, open_episode
 from bot.screening.answers import parse_answer
 
 RISK = RiskAssessment(is_risk=True, categories=("suicidal_thoughts",), severity="high", language="en")
