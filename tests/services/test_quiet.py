@@ -73,5 +73,7 @@ def test_only_rasas_expected_faq_warnings_are_hidden_among_user_warnings():
     assert is_library_notice(UserWarning, rasa_io, "Unable to fetch responses for faq/cost This means ...")
     # Anything else Rasa warns about is shown, and so is a look-alike about another retrieval intent.
     assert not is_library_notice(UserWarning, rasa_io, "Unable to fetch responses for chitchat/greet")
+    other = "Your training data contains an example 'hi...' for the 'chitchat/greet' intent."
+    assert not is_library_notice(UserWarning, rasa_io, other)
     assert not is_library_notice(UserWarning, rasa_io, "Tracker store could not be loaded")
     assert not is_library_notice(UserWarning, str(PROJECT_ROOT / "actions" / "x.py"), expected)
