@@ -39,9 +39,7 @@ def questions_offering(value: str) -> list:
     """Questions that take the shared words for `value`. "Are you safe right now?" takes only the shared Not
     sure words: its Yes and No are its own, narrow list (tests/bot/safety/test_safety_question_words.py)."""
     questions = [question_by_id(q) for q in SCREENING] + [safety_question("en"), safety_question("es")]
-    return [
-        q for q in questions if q.option(value) is not None and (q.shared_yes_no_words or value == "not_sure")
-    ]
+    return [q for q in questions if q.option(value) is not None and (q.shared_yes_no_words or value == "not_sure")]
 
 
 @pytest.mark.parametrize("value", ["yes", "no", "not_sure"])
