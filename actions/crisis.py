@@ -10,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.state import channel, crisis_state, latest_risk, latest_text, screening_state
+from actions.state import channel, crisis_state, latest_risk, latest_text, screening_state, sms_phone
 from bot.handoff.events import crisis_alert, stable_event_id
 from bot.safety.detector import RiskAssessment
 from bot.safety.episode import MODEL_ONLY_ASSESSMENT, CrisisState, open_episode
@@ -30,10 +30,12 @@ def _reply(assessment: RiskAssessment, repeat: bool) -> str:
 
 
 def contact_for_alert(tracker: Tracker) -> Dict[str, Any]:
-    """Whatever contact is known: answers given so far, and the phone number itself on SMS."""
+    """Whatever contact is known: answers given so far, and on SMS the number that texted (from the
+    message's metadata: the conversation id is a keyed hash of it), so staff can reach the person."""
     contact = dict(contact_summary(screening_state(tracker).answers))
-    if channel(tracker) in {"twilio", "sms"} and tracker.sender_id:
-        contact.setdefault("phone", tracker.sender_id)
+    phone = sms_phone(tracker)
+    if phone:
+        contact.setdefault("phone", phone)
     return contact
 
 

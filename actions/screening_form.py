@@ -25,8 +25,9 @@ from actions.state import (
     latest_risk,
     latest_text,
     screening_state,
+    sms_phone,
 )
-from bot.conversation import current_step, is_answer_attempt
+from bot.conversation import KNOWN_PHONE_QUESTION_ID, current_step, is_answer_attempt, usable_known_phone
 from bot.handoff.events import callback_requested, stable_event_id
 from bot.safety.episode import (
     PHQ9_ITEM9_ASSESSMENT,
@@ -54,13 +55,13 @@ _STEPS: ContextVar[Optional[Dict[str, Optional[Step]]]] = ContextVar("screening_
 
 def form_step(tracker: Tracker) -> Optional[Step]:
     """current_step() for the tracker's slots; within a run of the form, derived once for each state."""
-    screening, crisis = screening_state(tracker), crisis_state(tracker)
+    screening, crisis, phone = screening_state(tracker), crisis_state(tracker), sms_phone(tracker)
     memo = _STEPS.get()
     if memo is None:
-        return current_step(screening, crisis)
-    key = repr((screening, crisis))
+        return current_step(screening, crisis, phone)
+    key = repr((screening, crisis, phone))
     if key not in memo:
-        memo[key] = current_step(screening, crisis)
+        memo[key] = current_step(screening, crisis, phone)
     return memo[key]
 
 
@@ -120,6 +121,10 @@ def answer_screening_question(
         screening = screening.answer_callback_offer(parsed.value == "yes")
         if parsed.value != "yes":
             dispatcher.utter_message(text=runtime.message("callback_declined"))
+    elif question.id == KNOWN_PHONE_QUESTION_ID:
+        screening = screening.answer_known_phone(
+            usable_known_phone(sms_phone(tracker)) if parsed.value == "yes" else None
+        )
     else:
         screening = screening.with_answers(record_answer(screening.answers, question, parsed))
     if screening.callback_ready():
@@ -203,7 +208,7 @@ class ActionAskAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        step = current_step(screening_state(tracker), crisis_state(tracker))
+        step = current_step(screening_state(tracker), crisis_state(tracker), sms_phone(tracker))
         if step is None:
             return []
         question = step.question

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from rasa_sdk import Tracker
 
+from bot.channels import sms
 from bot.safety.detector import RiskAssessment, assess_risk
 from bot.safety.episode import CrisisState
 from bot.safety.parse_data import assessment_from_parse_data
@@ -66,3 +67,20 @@ def is_fresh_reply(tracker: Tracker) -> bool:
 
 def channel(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "unknown"
+
+
+def latest_metadata(tracker: Tracker) -> Dict[str, Any]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            return dict(metadata) if isinstance(metadata, dict) else {}
+    return {}
+
+
+def sms_phone(tracker: Tracker) -> Optional[str]:
+    """The sender's number (E.164) on SMS; None on every other channel, whatever their metadata says."""
+    if channel(tracker) != sms.CHANNEL_NAME:
+        return None
+    # The SMS channel (rasa_ext/sms.py) puts it in each message's metadata; the conversation id is a hash.
+    phone = latest_metadata(tracker).get(sms.PHONE_METADATA_KEY)
+    return phone if isinstance(phone, str) and phone.startswith("+") else None

@@ -7,9 +7,11 @@ crisis...). Everything here is pure and JSON-in/JSON-out so the Rasa actions sta
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 from bot.safety.episode import CrisisState, followup_question
+from bot.screening.answers import format_us_phone, normalise_us_phone
 from bot.screening.flow import question_by_id
 from bot.screening.model import Question, Step
 from bot.screening.state import (
@@ -17,8 +19,13 @@ from bot.screening.state import (
     CALLBACK_OFFER_ID,
     CALLBACK_OFFERED,
     CALLBACK_REQUESTED,
+    PHONE_QUESTION_ID,
     ScreeningState,
 )
+
+# data/clinic/flow.yml: "Is {known_phone} the best number to reach you?", asked instead of the phone question
+# when the channel knows the number (SMS).
+KNOWN_PHONE_QUESTION_ID = "contact_phone_known"
 
 # Intents the rules in data/rules/ handle when a reply is not an answer to the question asked. Every clinic
 # question is the retrieval intent `faq`; its topic (`faq/cost`, ...) matters only to the answer.
@@ -76,9 +83,26 @@ def looks_like_question(text: str) -> bool:
     return text.strip().endswith("?") or (bool(words) and words[0] in _QUESTION_WORDS)
 
 
-def current_step(screening: ScreeningState, crisis: CrisisState) -> Optional[Step]:
+def usable_known_phone(phone: Optional[str]) -> Optional[str]:
+    """The channel's number if the phone question would accept it (a US number in E.164), else None."""
+    return phone if isinstance(phone, str) and normalise_us_phone(phone) == phone else None
+
+
+def confirm_known_phone(step: Optional[Step], screening: ScreeningState, known_phone: Optional[str]) -> Optional[Step]:
+    """The phone question becomes "Is <known number> the best number?" while that number is known and the
+    visitor has not said No to it; any other step is left as it is."""
+    phone = usable_known_phone(known_phone)
+    if step is None or step.question.id != PHONE_QUESTION_ID or phone is None or screening.known_phone_declined:
+        return step
+    question = question_by_id(KNOWN_PHONE_QUESTION_ID)
+    text = question.text.replace("{known_phone}", format_us_phone(phone))
+    return Step(question=replace(question, text=text), preface=step.preface)
+
+
+def current_step(screening: ScreeningState, crisis: CrisisState, known_phone: Optional[str] = None) -> Optional[Step]:
     """What to ask now: the crisis follow-up while an episode is open, else the next screening question.
 
+    `known_phone` is the number the channel already has (SMS only): it is confirmed instead of asked for.
     Derives the screening's progress (bot.screening.flow.screening_progress) once, and only when it is needed."""
     crisis_question = followup_question(crisis)
     if crisis_question is not None:
@@ -88,10 +112,10 @@ def current_step(screening: ScreeningState, crisis: CrisisState) -> Optional[Ste
     if screening.callback == CALLBACK_REQUESTED:
         missing = [q for q in CALLBACK_CONTACT_IDS if q not in screening.answers]
         if missing:
-            return Step(question=question_by_id(missing[0]), preface=())
+            return confirm_known_phone(Step(question=question_by_id(missing[0]), preface=()), screening, known_phone)
     if screening.ended:
         return None
-    return screening.progress(crisis.flagged).next_step
+    return confirm_known_phone(screening.progress(crisis.flagged).next_step, screening, known_phone)
 
 
 def is_answer_attempt(

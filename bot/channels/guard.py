@@ -18,6 +18,9 @@ MAX_BODY_BYTES = 64 * 1024
 # request can land in someone else's conversation by accident ("default", empty, whitespace).
 _SENDER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$")
 _RESERVED_SENDERS = {"default"}
+# Conversation ids other channels make for themselves (SMS: "sms:" + a keyed hash of the number,
+# bot/channels/sms.py); a REST or widget request can never claim one.
+RESERVED_SENDER_PREFIXES = ("sms:",)
 
 
 class InvalidRequest(ValueError):
@@ -72,7 +75,12 @@ def parse_rest_body(raw: bytes, *, max_chars: int) -> InboundMessage:
     if not isinstance(sender, str) or not sender.strip():
         raise InvalidRequest("'sender' must be a non-empty string")
     sender = sender.strip()
-    if len(sender) > MAX_SENDER_CHARS or not _SENDER_PATTERN.match(sender) or sender.lower() in _RESERVED_SENDERS:
+    if (
+        len(sender) > MAX_SENDER_CHARS
+        or not _SENDER_PATTERN.match(sender)
+        or sender.lower() in _RESERVED_SENDERS
+        or sender.lower().startswith(RESERVED_SENDER_PREFIXES)
+    ):
         raise InvalidRequest("'sender' must be 1-128 letters, digits or _.:@+- and not a reserved name")
     message = body.get("message")
     if not isinstance(message, str):

@@ -18,6 +18,9 @@ CALLBACK_CONTACT_IDS = ("contact_first_name", "contact_phone")
 CALLBACK_OFFERED = "offered"
 CALLBACK_REQUESTED = "requested"
 CALLBACK_SENT = "sent"
+# A number the channel already knows (SMS) is confirmed at this question instead of asking for one
+# (data/clinic/flow.yml contact_phone_known, bot/conversation.py).
+PHONE_QUESTION_ID = "contact_phone"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class ScreeningState:
     ended: Optional[str] = None
     announced: bool = False
     callback: Optional[str] = None
+    known_phone_declined: bool = False  # "No" to "Is <the SMS number> the best number?": ask for one
 
     @classmethod
     def from_slot(cls, value: Any) -> ScreeningState:
@@ -41,6 +45,7 @@ class ScreeningState:
             ended=value.get("ended") if isinstance(value.get("ended"), str) else None,
             announced=bool(value.get("announced")),
             callback=value.get("callback") if isinstance(value.get("callback"), str) else None,
+            known_phone_declined=bool(value.get("known_phone_declined")),
         )
 
     def to_slot(self) -> dict:
@@ -50,6 +55,7 @@ class ScreeningState:
             "ended": self.ended,
             "announced": self.announced,
             "callback": self.callback,
+            "known_phone_declined": self.known_phone_declined,
         }
 
     def restarted(self) -> ScreeningState:
@@ -70,6 +76,12 @@ class ScreeningState:
     def callback_ready(self) -> bool:
         """A call back was asked for and everything needed to make it is known: time to send it."""
         return self.callback == CALLBACK_REQUESTED and all(q in self.answers for q in CALLBACK_CONTACT_IDS)
+
+    def answer_known_phone(self, phone: Optional[str]) -> ScreeningState:
+        """The reply to "Is <known number> the best number?": the number (Yes), or None (No: ask for one)."""
+        if phone is None:
+            return replace(self, known_phone_declined=True)
+        return replace(self, answers={**self.answers, PHONE_QUESTION_ID: phone})
 
     def callback_sent(self) -> ScreeningState:
         return replace(self, callback=CALLBACK_SENT)

@@ -47,6 +47,7 @@ def make_tracker(
     sender: str = "test-visitor",
     channel: str = "rest",
     parse_data: Optional[Dict[str, Any]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
 ) -> Tracker:
     all_slots = {"answer": None, "screening": None, "crisis": None, "last_asked": None, "lead_id": None}
     all_slots.update(slots or {})
@@ -58,7 +59,9 @@ def make_tracker(
         "entities": [],
         **(parse_data or {}),  # what else the NLU pipeline attached (the response selector's pick, ...)
     }
-    events = [{"event": "user", "text": text, "parse_data": latest, "input_channel": channel}]
+    events = [
+        {"event": "user", "text": text, "parse_data": latest, "input_channel": channel, "metadata": metadata or {}}
+    ]
     return Tracker(
         sender_id=sender,
         slots=all_slots,

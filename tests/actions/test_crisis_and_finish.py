@@ -66,9 +66,20 @@ async def test_model_only_crisis_still_escalates(dispatcher, domain):
 
 @pytest.mark.asyncio
 async def test_sms_alert_carries_the_sender_phone(dispatcher, domain):
-    tracker = make_tracker("I took too many pills", intent="crisis", sender="+18185550134", channel="twilio")
+    # The SMS channel files the conversation under a keyed hash and passes the number in the metadata.
+    tracker = make_tracker(
+        "I took too many pills", intent="crisis", sender="sms:0f3a", channel="sms", metadata={"phone": "+18185550134"}
+    )
     await ActionCrisisResponse().run(dispatcher, tracker, domain)
     assert stored_events()[0]["contact"]["phone"] == "+18185550134"
+
+
+@pytest.mark.asyncio
+async def test_a_phone_in_rest_metadata_is_not_taken_as_the_senders_number(dispatcher, domain):
+    # REST clients choose their own metadata: only the SMS channel's word counts.
+    tracker = make_tracker("I took too many pills", intent="crisis", channel="rest", metadata={"phone": "+18185550134"})
+    await ActionCrisisResponse().run(dispatcher, tracker, domain)
+    assert "phone" not in stored_events()[0]["contact"]
 
 
 # What the NLU component attaches to the parse data (rasa_ext/risk_component.py, bot/safety/parse_data.py).

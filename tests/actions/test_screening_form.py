@@ -10,6 +10,7 @@ from actions.screening_form import ActionAskAnswer, ValidateScreeningForm
 from bot.safety.episode import CrisisState
 from bot.screening.state import ScreeningState
 from tests.actions.conftest import make_tracker
+from tests.bot.screening.conftest import answers_before
 
 
 def slot_events(events):
@@ -129,3 +130,35 @@ async def test_the_form_resuming_after_an_interruption_takes_no_answer(dispatche
     ]
     slots = slot_events(await ValidateScreeningForm().run(dispatcher, tracker, domain))
     assert "screening" not in slots and "answer" not in slots
+
+
+# On SMS the number that texted is confirmed at the phone question (the channel passes it in the metadata).
+SMS_NUMBER = "+18185550134"
+
+
+def up_to_the_phone_question():
+    return ScreeningState(answers=answers_before("contact_phone")).to_slot()
+
+
+@pytest.mark.asyncio
+async def test_on_sms_the_phone_question_confirms_the_number_that_texted(dispatcher, domain):
+    sms = {"channel": "sms", "sender": "sms:0f3a", "metadata": {"phone": SMS_NUMBER}}
+    tracker = make_tracker("Maria", slots={"screening": up_to_the_phone_question()}, **sms)
+    await ActionAskAnswer().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[-1]["text"] == "Is (818) 555-0134 the best number to reach you?"
+    slots = await run_form("1", dispatcher, domain, slots={"screening": up_to_the_phone_question()}, **sms)
+    assert ScreeningState.from_slot(slots["screening"]).answers["contact_phone"] == SMS_NUMBER
+    slots = await run_form("No", dispatcher, domain, slots={"screening": up_to_the_phone_question()}, **sms)
+    declined = ScreeningState.from_slot(slots["screening"])
+    assert "contact_phone" not in declined.answers and declined.known_phone_declined
+    dispatcher.messages.clear()
+    tracker = make_tracker("No", slots={"screening": slots["screening"]}, **sms)
+    await ActionAskAnswer().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[-1]["text"] == "What is the best phone number to reach you?"
+
+
+@pytest.mark.asyncio
+async def test_other_channels_are_asked_for_a_number_whatever_their_metadata_says(dispatcher, domain):
+    tracker = make_tracker("Maria", slots={"screening": up_to_the_phone_question()}, metadata={"phone": SMS_NUMBER})
+    await ActionAskAnswer().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[-1]["text"] == "What is the best phone number to reach you?"

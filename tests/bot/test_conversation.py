@@ -17,6 +17,7 @@ from bot.safety.episode import (
 from bot.safety.signals import combine_signals
 from bot.screening.flow import question_by_id
 from bot.screening.state import ScreeningState
+from tests.bot.screening.conftest import answers_before
 
 RISK = RiskAssessment(is_risk=True, categories=("suicidal_thoughts",), severity="high", language="en")
 PLAN = RiskAssessment(is_risk=True, categories=("suicide_plan",), severity="imminent", language="en")
@@ -140,3 +141,40 @@ def test_either_signal_escalates():
         False, "inform", [{"name": "inform", "confidence": 0.9}, {"name": "crisis", "confidence": 0.05}]
     )
     assert not low.escalate and low.model_confidence == 0.05
+
+
+# --- a number the channel already knows (SMS) is confirmed, not asked for ----------------------------------
+
+SMS_NUMBER = "+18185550134"
+
+
+def answered_up_to_phone() -> ScreeningState:
+    return ScreeningState(answers=answers_before("contact_phone"))
+
+
+def test_the_phone_question_asks_to_confirm_the_known_number():
+    step = current_step(answered_up_to_phone(), CrisisState(), SMS_NUMBER)
+    assert step.question.id == "contact_phone_known"
+    assert step.question.text == "Is (818) 555-0134 the best number to reach you?"
+    assert [o.value for o in step.question.options] == ["yes", "no"]
+
+
+def test_without_a_known_number_the_phone_question_is_asked_as_before():
+    assert current_step(answered_up_to_phone(), CrisisState()).question.id == "contact_phone"
+    # A number the phone question would not accept (not a US number) is asked for, too.
+    assert current_step(answered_up_to_phone(), CrisisState(), "+442071234567").question.id == "contact_phone"
+
+
+def test_yes_keeps_the_known_number_and_no_asks_for_one():
+    screening = answered_up_to_phone()
+    kept = screening.answer_known_phone(SMS_NUMBER)
+    assert kept.answers["contact_phone"] == SMS_NUMBER
+    assert current_step(kept, CrisisState(), SMS_NUMBER).question.id == "contact_email"
+    declined = ScreeningState.from_slot(screening.answer_known_phone(None).to_slot())
+    assert current_step(declined, CrisisState(), SMS_NUMBER).question.id == "contact_phone"
+
+
+def test_a_call_back_confirms_the_known_number_too():
+    screening = ScreeningState(answers={"consent": "yes", "contact_first_name": "Ana"}, callback="requested")
+    assert current_step(screening, CrisisState(), SMS_NUMBER).question.id == "contact_phone_known"
+    assert current_step(screening, CrisisState()).question.id == "contact_phone"

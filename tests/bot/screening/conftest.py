@@ -93,3 +93,18 @@ def order_of() -> Callable[..., list]:
 @pytest.fixture(name="default_reply")
 def default_reply_fixture() -> Callable[[str], str]:
     return default_reply
+
+
+def answers_before(question_id: str, replies: Optional[Mapping[str, str]] = None) -> Dict[str, object]:
+    """The answers given (default_reply, or `replies`) up to the moment `question_id` is asked."""
+    replies = dict(replies or {})
+    answers: Dict[str, object] = {}
+    while True:
+        step = next_step(answers)
+        if step is None:
+            raise AssertionError(f"{question_id} was never asked")
+        if step.question.id == question_id:
+            return answers
+        answers = record_answer(
+            answers, step.question, parse_answer(step.question, reply_to(step.question.id, replies))
+        )
