@@ -53,6 +53,7 @@ run: setup train
 
 test: setup train lint
 	@scripts/ensure_chromium.sh
+	@scripts/ensure_axe.sh
 	$(PY) -m pytest -q tests --ignore=tests/services
 	$(SPY) -m pytest -q tests/services tests/bot/handoff
 

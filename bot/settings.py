@@ -11,9 +11,11 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from dotenv import load_dotenv
+
+from bot.web_chat import InvalidOrigin, default_chat_server_url, origin_of, parse_origins
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +89,19 @@ class Settings:
     outbox_retention_days: float
     inbox_retention_days: float
     clinic_profile: Path
+    # The web chat widget: the public URL of the Rasa server (empty: this host's loopback) and the clinic
+    # site origins Rasa's CORS allows besides the staff web app's demo page (bot/web_chat.py).
+    chat_public_url: str = ""
+    chat_allowed_origins: Tuple[str, ...] = ()
+    # SMS through Twilio (rasa_ext/sms.py, docs/sms.md): the token verifies X-Twilio-Signature against
+    # PUBLIC_URL + the webhook's path; SMS_ALLOW_UNSIGNED lets development run without a token (never in use).
+    twilio_auth_token: str = ""
+    public_url: str = ""
+    sms_allow_unsigned: bool = False
+
+    @property
+    def chat_server_url(self) -> str:
+        return self.chat_public_url or default_chat_server_url(self.rasa_port)
 
     @property
     def action_endpoint(self) -> str:
@@ -100,6 +115,16 @@ class Settings:
     @property
     def delivery_url(self) -> str:
         return self.handoff_url or self.inbox_events_url
+
+
+def _chat_settings() -> dict:
+    try:
+        public_url = _env("CHAT_PUBLIC_URL").rstrip("/")
+        if public_url:
+            origin_of(public_url)
+        return {"chat_public_url": public_url, "chat_allowed_origins": parse_origins(_env("CHAT_ALLOWED_ORIGINS"))}
+    except InvalidOrigin as exc:
+        raise SystemExit(f"setting CHAT_PUBLIC_URL / CHAT_ALLOWED_ORIGINS: {exc}") from exc
 
 
 def load_settings(env_file: Optional[Path] = None) -> Settings:
@@ -136,4 +161,8 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         outbox_retention_days=_env_float("OUTBOX_RETENTION_DAYS", 7.0),
         inbox_retention_days=_env_float("INBOX_RETENTION_DAYS", 180.0),
         clinic_profile=Path(_env("CLINIC_PROFILE", str(PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"))),
+        twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
+        public_url=_env("PUBLIC_URL").rstrip("/"),
+        sms_allow_unsigned=_env_bool("SMS_ALLOW_UNSIGNED", False),
+        **_chat_settings(),
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 from bot.settings import PROJECT_ROOT, Settings, load_settings
+from bot.web_chat import cors_origins
 
 RASA_VENV = PROJECT_ROOT / ".venv"
 SERVICES_VENV = PROJECT_ROOT / ".venv-services"
@@ -43,6 +44,10 @@ class Child:
     argv: List[str]
     health_url: Optional[str] = None
     extra_env: Optional[Dict[str, str]] = None
+    # The chat (Rasa and the actions, which send the crisis replies) is what a crash loop stops the stack for.
+    # A back-office process (inbox, deliverer) that keeps failing, e.g. while its database is down, is restarted
+    # at the longest delay instead: stopping the stack for it would take the chat and its 988 replies down too.
+    crash_loop_stops_stack: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,10 @@ def plan(settings: Settings, model: Path) -> List[Child]:
         str(ENDPOINTS),
         "--credentials",
         str(PROJECT_ROOT / "credentials.yml"),
+        # The web chat widget calls the REST channel from the browser: the demo page's origins and the clinic's
+        # site (CHAT_ALLOWED_ORIGINS) may, no other page may (never `*`).
+        "--cors",
+        *cors_origins(settings.inbox_port, settings.chat_allowed_origins),
     ]
     if settings.rasa_auth_token:
         # Rasa's HTTP API (tracker, events...) stays off unless a token protects it.
@@ -120,8 +129,13 @@ def plan(settings: Settings, model: Path) -> List[Child]:
             # rasa_sdk binds 0.0.0.0 unless told otherwise; only Rasa on this host talks to it.
             extra_env={"SANIC_HOST": "127.0.0.1"},
         ),
-        Child("inbox", [services_python, "-m", "services.inbox"], f"http://127.0.0.1:{settings.inbox_port}/health"),
-        Child("deliverer", [services_python, "-m", "services.deliverer"]),
+        Child(
+            "inbox",
+            [services_python, "-m", "services.inbox"],
+            f"http://127.0.0.1:{settings.inbox_port}/health",
+            crash_loop_stops_stack=False,
+        ),
+        Child("deliverer", [services_python, "-m", "services.deliverer"], crash_loop_stops_stack=False),
         Child("rasa", rasa_argv, f"http://127.0.0.1:{settings.rasa_port}/"),
     ]
 
@@ -175,26 +189,29 @@ class Supervisor:
 
     def run(self, startup_timeout_s: float = 300.0) -> int:
         """Start everything and supervise until asked to stop (0) or a crash loop (1)."""
-        for state in self.running:
-            self._start(state)
         announced = warned = False
         deadline = time.monotonic() + startup_timeout_s
         exit_code = 0
-        while not self.stopping:
-            reason = self._tick(time.monotonic())
-            if reason:
-                print(f"[launcher] stopping the stack: {reason}", file=sys.stderr, flush=True)
-                exit_code = 1
-                break
-            if not announced and all(state.ready for state in self.running):
-                announced = True
-                self.on_ready()
-            elif not announced and not warned and time.monotonic() > deadline:
-                warned = True
-                waiting = ", ".join(s.child.name for s in self.running if not s.ready)
-                say(f"still waiting for {waiting} after {startup_timeout_s:g} s")
-            time.sleep(TICK_S)
-        self.stop()
+        try:
+            for state in self.running:
+                self._start(state)
+            while not self.stopping:
+                reason = self._tick(time.monotonic())
+                if reason:
+                    print(f"[launcher] stopping the stack: {reason}", file=sys.stderr, flush=True)
+                    exit_code = 1
+                    break
+                if not announced and all(state.ready for state in self.running):
+                    announced = True
+                    self.on_ready()
+                elif not announced and not warned and time.monotonic() > deadline:
+                    warned = True
+                    waiting = ", ".join(s.child.name for s in self.running if not s.ready)
+                    say(f"still waiting for {waiting} after {startup_timeout_s:g} s")
+                time.sleep(TICK_S)
+        finally:
+            # Whatever ends the loop (a signal, a crash loop, a failed start), no child is left running.
+            self.stop()
         say("stopped")
         return exit_code
 
@@ -234,7 +251,14 @@ class Supervisor:
         exits = recent_exits(state.exit_times, now, self.policy.window_s)
         name = state.child.name
         if is_crash_loop(exits, self.policy):
-            return f"{name} exited {exits} times within {self.policy.window_s:g} s (last exit code {code})"
+            if state.child.crash_loop_stops_stack:
+                return f"{name} exited {exits} times within {self.policy.window_s:g} s (last exit code {code})"
+            say(
+                f"{name} keeps failing ({exits} exits within {self.policy.window_s:g} s, last code {code}); "
+                f"the chat stays up; restarting {name} every {self.policy.cap_s:g} s"
+            )
+            state.restart_at = now + self.policy.cap_s
+            return None
         delay = restart_delay(exits, self.policy)
         say(f"{name} exited with code {code}; restarting it in {delay:g} s")
         state.restart_at = now + delay
@@ -270,6 +294,7 @@ def ready_banner(settings: Settings) -> str:
     return (
         "[launcher] ready:\n"
         f"  chat (REST)  POST http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook\n"
+        f"  web chat     http://127.0.0.1:{settings.inbox_port}/chat (demo page of the widget)\n"
         f"  staff inbox  http://127.0.0.1:{settings.inbox_port}/\n"
         f"  actions      http://127.0.0.1:{settings.action_port}/health\n"
         f"  deliverer    to {'HANDOFF_URL' if settings.handoff_url else 'the staff inbox'}\n"

@@ -24,7 +24,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
-from services.inbox import auth, views
+from services.inbox import auth, chat, views
 from services.inbox.events import (
     ALERT_TYPES,
     LEAD_STATUSES,
@@ -110,7 +110,12 @@ def _iso(epoch: float) -> str:
 # --- response headers and access log ---------------------------------------------------------------------
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
-    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # The public chat demo page runs the widget (its script, its fetch to the chat server); every other page
+    # is a staff page with no script at all.
+    is_chat_page = request.path == chat.CHAT_PATH and request.method in ("GET", "HEAD")
+    headers["Content-Security-Policy"] = (
+        chat.chat_page_csp(_state(request).settings) if is_chat_page else CONTENT_SECURITY_POLICY
+    )
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
     headers["X-Frame-Options"] = "DENY"
@@ -331,6 +336,11 @@ async def export_csv(request: web.Request, staff: StaffRequest) -> web.StreamRes
     )
 
 
+# --- the web chat widget (public) ------------------------------------------------------------------------
+async def chat_demo(request: web.Request) -> web.StreamResponse:
+    return _html(chat.chat_page(_state(request).settings))
+
+
 # --- receiving events ----------------------------------------------------------------------------------------
 async def receive_event(request: web.Request) -> web.StreamResponse:
     state = _state(request)
@@ -501,5 +511,8 @@ def create_app(settings: Any) -> web.Application:
     app.router.add_get("/api/leads/{id}", api_lead)
     app.router.add_get("/api/alerts", api_alerts)
     app.router.add_get("/health", health)
+    app.router.add_get(chat.CHAT_PATH, chat_demo)
+    for path in chat.WIDGET_FILES:
+        app.router.add_get(path, chat.widget_file)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -24,6 +24,9 @@ from bot.handoff.signing import SIGNATURE_HEADER, verify
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-handoff-secret"
+# The SMS channel verifies Twilio's signature against the public URL (a proxy in front of the loopback port).
+TWILIO_AUTH_TOKEN = "e2e-twilio-auth-token"
+SMS_PUBLIC_URL = "https://haven.example.org"
 
 
 def free_port() -> int:
@@ -142,6 +145,8 @@ class Stack:
             # endpoints.yml reads both; the launcher sets them for its children, and `rasa test` (which the
             # stories test runs beside the stack) reads the same file with this environment.
             "TRANSCRIPT_RETENTION_MINUTES": "1440",
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "PUBLIC_URL": SMS_PUBLIC_URL,
             "RASA_TELEMETRY_ENABLED": "false",
             "PYTHONPATH": str(PROJECT_ROOT),
             **self.extra_env,

@@ -1,5 +1,5 @@
 """Run services.launcher's supervision on children from a JSON spec, the way `make run` runs the real stack:
-`python -m tests.services.launcher_harness spec.json`. The spec is {"children": [{name, argv, health_url}],
+`python -m tests.services.launcher_harness spec.json`. The spec is {"children": [{name, argv, health_url, crash_loop_stops_stack}],
 "policy": {RestartPolicy fields}}. Used by test_launcher_supervision.py."""
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from services.launcher import Child, RestartPolicy, Supervisor, supervise
 
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
-    children = [Child(c["name"], c["argv"], c.get("health_url")) for c in spec["children"]]
+    children = [
+        Child(c["name"], c["argv"], c.get("health_url"), crash_loop_stops_stack=c.get("crash_loop_stops_stack", True))
+        for c in spec["children"]
+    ]
     supervisor = Supervisor(
         children, dict(os.environ), policy=RestartPolicy(**spec["policy"]), cwd=Path(spec_path).parent
     )

@@ -83,3 +83,16 @@ def test_the_bundled_inbox_is_the_default_destination_with_a_generated_secret(tm
     assert len(s.handoff_secret) == 64
     assert load_settings().handoff_secret == s.handoff_secret  # kept, not regenerated
     assert (tmp_path / "handoff_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_rasa_allows_cross_origin_chat_from_the_demo_page_and_the_clinic_site_only(tmp_path, monkeypatch):
+    s = settings(tmp_path, monkeypatch, INBOX_PORT="6103", CHAT_ALLOWED_ORIGINS="https://www.clinic.example")
+    rasa = next(c for c in plan(s, tmp_path / "m.tar.gz") if c.name == "rasa").argv
+    start = rasa.index("--cors") + 1
+    origins = []
+    for value in rasa[start:]:
+        if value.startswith("--"):
+            break
+        origins.append(value)
+    assert origins == ["http://127.0.0.1:6103", "http://localhost:6103", "https://www.clinic.example"]
+    assert "*" not in rasa

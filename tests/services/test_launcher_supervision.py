@@ -191,3 +191,39 @@ def test_a_child_that_always_exits_quickly_ends_in_a_crash_loop_stop(tmp_path):
         wait_until(lambda: not alive(web_pid), "the healthy child was not stopped")
     finally:
         launcher.close()
+
+
+def test_a_back_office_child_in_a_crash_loop_keeps_being_restarted_and_the_chat_stays_up(tmp_path):
+    chat = http_child("chat", tmp_path)
+    inbox = {
+        "name": "inbox",
+        "argv": [sys.executable, "-c", "import sys; sys.exit(4)"],
+        "crash_loop_stops_stack": False,
+    }
+    policy = RestartPolicy(base_s=0.1, cap_s=0.3, crash_loop_exits=3, window_s=60.0)
+    launcher = Launcher(tmp_path, [chat, inbox], policy)
+    try:
+        launcher.wait_for_line(lambda line: "inbox keeps failing" in line and "the chat stays up" in line)
+        # Restarted again after the crash loop, at the longest delay, and the chat still answers.
+        launcher.wait_for_line(lambda line: line.startswith("[launcher] restarting inbox"))
+        launcher.wait_for_line(lambda line: "inbox keeps failing" in line)
+        assert launcher.process.poll() is None
+        assert answers(chat["health_url"])
+        launcher.process.send_signal(signal.SIGTERM)
+        assert launcher.process.wait(WAIT_S) == 0
+    finally:
+        launcher.close()
+
+
+def test_a_child_that_cannot_be_started_leaves_no_other_child_running(tmp_path):
+    web = http_child("web", tmp_path)
+    broken = {"name": "broken", "argv": [str(tmp_path / "no-such-program")]}
+    policy = RestartPolicy(base_s=0.1, cap_s=0.3, crash_loop_exits=3, window_s=60.0)
+    launcher = Launcher(tmp_path, [web, broken], policy)
+    try:
+        launcher.wait_for_line(lambda line: line.startswith("[launcher] starting web"))
+        web_pid = launcher.pids()["web"]
+        assert launcher.process.wait(WAIT_S) != 0
+        wait_until(lambda: not alive(web_pid), "the started child was left running")
+    finally:
+        launcher.close()
