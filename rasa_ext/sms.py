@@ -84,7 +84,8 @@ class TwilioSmsInput(InputChannel):
         return cls(load_settings())
 
     def __init__(self, settings: Settings, store: Optional[OptOutStore] = None) -> None:
-        self.max_chars = settings.max_message_chars
+        # Twilio caps a text at 1600 characters: never refuse one that Twilio delivered (it could carry risk).
+        self.max_chars = max(settings.max_message_chars, sms.MAX_SMS_CHARS)
         self.auth_token = settings.twilio_auth_token
         self.public_url = settings.public_url
         self.refusal = sms.refusal(
@@ -186,13 +187,19 @@ class TwilioSmsInput(InputChannel):
             if inbound.text and assess_risk(inbound.text).is_risk:
                 # No reply to an opted-out number (carrier rules), but a missed crisis is the worst failure: the
                 # message still goes through the assistant so staff get the signed alert with the number.
-                await self._deliver(inbound, on_new_message, state.conversation, CollectingOutputChannel())
+                # A conversation of its own (numbered apart from the ones START begins), so the episode it opens
+                # does not greet the person after START with a follow-up to a reply they never saw.
+                silent = -1 - state.conversation
+                await self._deliver(inbound, on_new_message, silent, CollectingOutputChannel())
             return sms.twiml([])  # opted out: no reply at all
         if word == sms.OPT_OUT:
             first = await asyncio.to_thread(store.opt_out, key)
             return sms.twiml([sms.opt_out_reply(self.clinic_name)] if first else [])
         if word == sms.HELP:
             return sms.twiml([sms.help_reply(self.clinic_name, self.clinic_phone)])
+        if word == sms.OPT_IN and inbound.text.strip().strip(".!?").casefold() == "unstop":
+            # Already subscribed: confirm it (START and YES stay words of the conversation: "start over", "yes").
+            return sms.twiml([sms.opt_in_reply(self.clinic_name)])
         if not inbound.text:
             return sms.twiml([sms.non_text_reply()])
         collector = CollectingOutputChannel()

@@ -32,7 +32,15 @@ SENDER_KEY_FILE = "sms_sender_key"  # the HMAC key, under DATA_DIR (bot.settings
 OPT_OUT = "opt_out"
 OPT_IN = "opt_in"
 HELP = "help"
-_OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+_OPT_OUT_WORDS = frozenset(
+    # The carriers' keywords, and the FCC's (2025 TCPA revocation rule: "revoke", "opt out" count too).
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "opt out", "opt-out"}
+)
+# A whole message that plainly asks us to stop texting is an opt-out too ("please stop texting me").
+_OPT_OUT_SENTENCE = re.compile(
+    r"^(please )?((stop|quit) (texting|messaging|sending messages to) me|(don'?t|do not) (text|message) me"
+    r"( again| anymore| any more)?)( please)?$"
+)
 # YES opts back in only while opted out; otherwise it is an answer like any other.
 _OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
 _HELP_WORDS = frozenset({"help"})
@@ -92,8 +100,8 @@ def sms_request(form: Mapping[str, Sequence[str]], *, max_chars: int) -> SmsRequ
 
 def keyword(text: str) -> Optional[str]:
     """OPT_OUT, OPT_IN or HELP when the whole text is one carrier keyword ("Stop", " STOP! "), else None."""
-    word = text.strip().strip(".!?").strip().casefold()
-    if word in _OPT_OUT_WORDS:
+    word = " ".join(text.strip().strip(".!?").strip().casefold().replace("’", "'").split())
+    if word in _OPT_OUT_WORDS or _OPT_OUT_SENTENCE.match(word):
         return OPT_OUT
     if word in _OPT_IN_WORDS:
         return OPT_IN
@@ -228,7 +236,7 @@ def opt_out_reply(clinic_name: str) -> str:
 def opt_in_reply(clinic_name: str) -> str:
     return (
         f"You are subscribed again to {clinic_name} texts. Send any message to begin. Reply HELP for help, "
-        "STOP to opt out. Msg & data rates may apply."
+        "STOP to opt out. Msg & data rates may apply. If you need help now, call or text 988."
     )
 
 

@@ -195,3 +195,25 @@ async def test_a_risk_message_from_an_opted_out_number_still_reaches_the_assista
     assert texts(await channel.answer(inbound("i want to kill myself", "SM3"), rasa)) == []  # still no reply
     (message,) = rasa.received  # but it reached the assistant: the crisis rules alert staff with the number
     assert message.metadata[sms.PHONE_METADATA_KEY] == NUMBER
+    # After START the person begins afresh, not inside the episode that silent message opened; and the
+    # confirmation names 988, since they never saw the crisis reply.
+    (welcome,) = texts(await channel.answer(inbound("START", "SM4"), rasa))
+    assert "988" in welcome
+    await channel.answer(inbound("hi", "SM5"), rasa)
+    assert rasa.received[-1].sender_id != message.sender_id
+
+
+@pytest.mark.asyncio
+async def test_unstop_from_a_subscribed_number_is_confirmed_and_not_taken_as_an_answer(settings):
+    channel, rasa = TwilioSmsInput(settings), Rasa()
+    await channel.answer(inbound("hi", "SM1"), rasa)
+    (confirmation,) = texts(await channel.answer(inbound("UNSTOP", "SM2"), rasa))
+    assert "subscribed" in confirmation and len(rasa.received) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_plain_request_to_stop_texting_opts_the_number_out(settings):
+    channel, rasa = TwilioSmsInput(settings), Rasa()
+    (confirmation,) = texts(await channel.answer(inbound("please stop texting me", "SM1"), rasa))
+    assert "unsubscribed" in confirmation
+    assert texts(await channel.answer(inbound("hello", "SM2"), rasa)) == [] and rasa.received == []

@@ -61,7 +61,26 @@ def test_a_repeated_field_is_refused_rather_than_guessed():
         sms.sms_request(sms.parse_form(b"From=%2B18185550134&From=%2B18185550199&Body=hi&MessageSid=SM1"), max_chars=50)
 
 
-@pytest.mark.parametrize("text", ["STOP", "stop", " Stop! ", "STOPALL", "unsubscribe", "Cancel", "END", "quit"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "STOP",
+        "stop",
+        " Stop! ",
+        "STOPALL",
+        "unsubscribe",
+        "Cancel",
+        "END",
+        "quit",
+        "revoke",
+        "Opt out",
+        "OPTOUT",
+        "please stop texting me",
+        "Stop texting me.",
+        "don't text me anymore",
+        "do not message me",
+    ],
+)
 def test_opt_out_keywords(text):
     assert sms.keyword(text) == sms.OPT_OUT
 
