@@ -36,8 +36,8 @@ _SPACES = re.compile(r"\s+")
 # fails, so this one text lives in code. The clinic-reviewed wording is `fallback` in the data file.
 LAST_RESORT_CRISIS_REPLY = (
     "I'm really glad you told me. You don't have to go through this alone. Please call or text 988 now to talk "
-    "with someone (Veterans press 1), or text HOME to 741741. If you are in immediate danger, call 911 or go to "
-    "the nearest emergency room. I have let our clinic team know."
+    "with someone (Veterans: call 988 and press 1, or text 838255), or text HOME to 741741. If you are in "
+    "immediate danger, call 911 or go to the nearest emergency room. I have let our clinic team know."
 )
 
 logger = logging.getLogger(__name__)

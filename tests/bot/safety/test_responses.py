@@ -49,14 +49,27 @@ def test_every_reply_is_one_paragraph_with_988_and_911(label, language, text):
 
 
 @pytest.mark.parametrize("label, language, text", CRISIS_REPLIES)
-def test_crisis_replies_give_the_crisis_text_line(label, language, text):
-    assert "741741" in text and "HOME" in text
+def test_crisis_replies_give_the_crisis_text_line_with_the_keyword_of_their_language(label, language, text):
+    # Crisis Text Line: HOME in English, AYUDA in Spanish (reference notes §4).
+    assert "741741" in text and ("HOME" if language == "en" else "AYUDA") in text
+
+
+@pytest.mark.parametrize("label, language, text", [r for r in CRISIS_REPLIES if r[0] != "repeat"])
+def test_press_a_number_is_only_ever_offered_for_a_call(label, language, text):
+    # "Press 1" / "oprime 2" work on a call only; by text, veterans use 838255 and Spanish speakers AYUDA.
+    if language == "en":
+        assert "call 988 and press 1, or text 838255" in text
+        assert "988lifeline.org" in text or "fallback" in label
+    else:
+        assert "llamar al 988 y oprimir 1, o enviar un texto al 838255" in text
+        assert "AYUDA" in text and "al 988" in text
+    assert "text 988 and press" not in text and "texto al 988 y oprime" not in text
 
 
 @pytest.mark.parametrize("label, language, text", [r for r in CRISIS_REPLIES if r[0] != "repeat"])
 def test_full_crisis_replies_name_veterans_line_emergency_room_and_staff(label, language, text):
     if language == "en":
-        assert "Veterans can press 1" in text
+        assert "Veterans can call 988 and press 1" in text
         assert "emergency room" in text
         assert "clinic team" in text
     else:
