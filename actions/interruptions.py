@@ -10,9 +10,11 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.state import screening_state
+from actions.state import crisis_state, screening_state
 from bot.clinic import faq_answer
 from bot.conversation import CLINIC_QUESTION_INTENT
+from bot.safety.episode import CrisisState
+from bot.screening.state import CALLBACK_SENT, ScreeningState
 
 
 def selected_faq_topic(parse_data: Mapping[str, Any]) -> Optional[str]:
@@ -76,6 +78,15 @@ class ActionStartOver(Action):
         ]
 
 
+def stop_message_key(screening: ScreeningState, crisis: CrisisState) -> str:
+    """What "stop" says: never that nothing was sent when a crisis alert or a call-back request went out."""
+    if crisis.flagged:
+        return "stopped_after_alert"
+    if screening.callback == CALLBACK_SENT:
+        return "stopped_after_callback"
+    return "stopped"
+
+
 class ActionStop(Action):
     def name(self) -> str:
         return "action_stop"
@@ -84,7 +95,7 @@ class ActionStop(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         screening = screening_state(tracker)
-        dispatcher.utter_message(text=runtime.message("stopped"))
+        dispatcher.utter_message(text=runtime.message(stop_message_key(screening, crisis_state(tracker))))
         return [
             SlotSet("screening", replace(screening.stopped(), announced=True).to_slot()),
             SlotSet("answer", None),

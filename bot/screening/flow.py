@@ -95,7 +95,7 @@ def screening_progress(
         preface = question.preface
         if position.tell_outcome:
             # The outcome is told once, kindly, before the first question after `tell_outcome` in the flow.
-            preface = (outcome_message(result.outcome, content),) + preface
+            preface = (outcome_message(result.outcome, content, crisis_flag=crisis_flag),) + preface
         step = Step(question=question, preface=preface)
     return ScreeningProgress(
         answers=valid, result=result, next_step=step, status=position.status, crisis_flag=crisis_flag

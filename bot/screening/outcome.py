@@ -128,8 +128,11 @@ def decide_outcome(
     return ScreeningResult(outcome=outcome, scores=scores, contraindications=items, reasons=reasons)
 
 
-def outcome_message(outcome: str, content: Optional[ScreeningContent] = None) -> str:
-    """The kind, non-diagnostic sentence told to the visitor for an outcome."""
+def outcome_message(outcome: str, content: Optional[ScreeningContent] = None, *, crisis_flag: bool = False) -> str:
+    """The kind, non-diagnostic sentence told to the visitor for an outcome. After risk came up, the visitor is
+    never told infusions may not be right for them: `crisis_flagged` is said instead, whatever the outcome."""
     content = content or default_content()
     messages = content.eligibility.get("outcome_messages", {})
+    if crisis_flag and "crisis_flagged" in messages:
+        outcome = "crisis_flagged"
     return " ".join(str(messages.get(outcome, messages.get("needs_review", ""))).split())

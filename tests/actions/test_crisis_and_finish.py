@@ -314,3 +314,21 @@ async def test_stop_ends_the_form(dispatcher, domain):
     events = await ActionStop().run(dispatcher, tracker, domain)
     assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
     assert ScreeningState.from_slot(slot_events(events)["screening"]).ended == "stopped"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "slots, says",
+    [
+        ({}, "were not sent"),
+        ({"crisis": {"flagged": True, "open": False, "categories": ["suicidal_thoughts"]}}, "988"),
+        ({"screening": {"answers": {"consent": "yes"}, "callback": "sent"}}, "call-back request was sent"),
+    ],
+    ids=["nothing sent", "after a crisis alert", "after a call-back request"],
+)
+async def test_stop_never_says_nothing_was_sent_after_an_alert_or_a_call_back_went_out(dispatcher, domain, slots, says):
+    await ActionStop().run(dispatcher, make_tracker("stop", intent="stop", slots=slots), domain)
+    text = dispatcher.messages[-1]["text"]
+    assert says in text
+    if slots:
+        assert "not sent" not in text

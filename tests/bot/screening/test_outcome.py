@@ -187,3 +187,12 @@ def test_forged_values_are_ignored():
     result = decide_outcome(forged)
     assert result.outcome == "qualified"
     assert "gad7" not in result.scores
+
+
+def test_after_risk_came_up_the_visitor_is_never_told_infusions_may_not_be_right():
+    from bot.screening.outcome import outcome_message
+
+    for outcome in ("qualified", "needs_review", "not_eligible"):
+        told = outcome_message(outcome, crisis_flag=True)
+        assert "right fit" not in told and "988" in told
+    assert "right fit" in outcome_message("not_eligible")  # without risk, the outcome's own message
