@@ -110,8 +110,9 @@
     return a;
   }
 
+  var sheet = null;
   if (config.css) {
-    var sheet = document.createElement("link");
+    sheet = document.createElement("link");
     sheet.rel = "stylesheet";
     sheet.href = config.css;
     document.head.appendChild(sheet);
@@ -136,9 +137,12 @@
   header.appendChild(title);
   header.appendChild(closeButton);
 
-  // Visible whenever the chat is open.
+  // Visible whenever the chat is open (in a short window, where the chat scrolls, it stays at the top).
   var standing = el("p", "hc-standing", "Not a diagnosis · In crisis? Call or text ");
   standing.appendChild(link("tel:988", "988"));
+  var topBar = el("div", "hc-top");
+  topBar.appendChild(header);
+  topBar.appendChild(standing);
 
   var log = el("div", "hc-log"); // a log, not a list: role="log" would hide a list's semantics
   log.setAttribute("role", "log");
@@ -181,8 +185,15 @@
   sendButton.type = "submit";
   row.appendChild(input);
   row.appendChild(sendButton);
+  // Near the limit, say so: maxlength cuts pasted text without a word.
+  var limit = el("p", "hc-limit");
+  limit.id = "hc-limit";
+  limit.setAttribute("aria-live", "polite");
+  limit.hidden = true;
+  input.setAttribute("aria-describedby", "hc-limit");
   form.appendChild(label);
   form.appendChild(row);
+  form.appendChild(limit);
 
   var quick = el("div", "hc-quick");
   quick.setAttribute("role", "group");
@@ -194,7 +205,7 @@
   quick.appendChild(startOverButton);
   quick.appendChild(personButton);
 
-  [header, standing, log, typing, notice, replies, form, quick].forEach(function (part) {
+  [topBar, log, typing, notice, replies, form, quick].forEach(function (part) {
     panel.appendChild(part);
   });
   // The launcher first: Tab goes from it into the open chat, Shift+Tab from the chat back to it.
@@ -215,7 +226,7 @@
     if (message.crisis) {
       item.appendChild(el("strong", "hc-crisis-label", "Help is available right now"));
     }
-    item.appendChild(el("p", "hc-text", message.text));
+    item.appendChild(message.from === "bot" ? textWithPhoneLinks(message.text) : el("p", "hc-text", message.text));
     if (message.crisis) {
       var actions = el("p", "hc-crisis-actions");
       actions.appendChild(link("tel:988", "Call 988"));
@@ -224,9 +235,25 @@
       item.appendChild(actions);
     }
     if (message.failed) {
-      item.appendChild(el("span", "hc-failed-note", "Not sent"));
+      item.appendChild(el("span", "hc-failed-note", message.noReply ? "No reply yet" : "Not sent"));
     }
     return item;
+  }
+
+  // A bot text with its US phone numbers as tel: links: text nodes and <a> elements, never HTML.
+  var PHONE_NUMBER = /\(?\b\d{3}\)?[ .-]?\d{3}[ .-]\d{4}\b/g;
+
+  function textWithPhoneLinks(text) {
+    var paragraph = el("p", "hc-text");
+    var at = 0;
+    text.replace(PHONE_NUMBER, function (found, offset) {
+      paragraph.appendChild(document.createTextNode(text.slice(at, offset)));
+      paragraph.appendChild(link("tel:+1" + found.replace(/[^0-9]/g, ""), found));
+      at = offset + found.length;
+      return found;
+    });
+    paragraph.appendChild(document.createTextNode(text.slice(at)));
+    return paragraph;
   }
 
   function renderLog() {
@@ -237,16 +264,30 @@
     scrollToEnd();
   }
 
+  // What the log keeps in view: its end, or the top of a crisis reply (its heading and Call 988 first). Applied
+  // again whenever the log changes size: the stylesheet arriving after a reload, answer choices or a notice.
+  var scrollAnchor = null;
+
+  function keepInView() {
+    if (scrollAnchor && scrollAnchor.isConnected) {
+      log.scrollTop = Math.max(0, scrollAnchor.offsetTop - 8);
+    } else {
+      log.scrollTop = log.scrollHeight;
+    }
+  }
+
   function scrollToEnd() {
-    log.scrollTop = log.scrollHeight;
+    scrollAnchor = null;
+    keepInView();
   }
 
   function addMessage(message) {
     state.messages.push(message);
     saveState();
-    log.appendChild(messageNode(message));
+    var node = messageNode(message);
+    log.appendChild(node);
     scrollToEnd();
-    return message;
+    return node;
   }
 
   function lastButtons() {
@@ -267,7 +308,7 @@
       replies.appendChild(button);
     });
     replies.hidden = buttons.length === 0;
-    scrollToEnd(); // the choices take room from the conversation: keep its last message in view
+    keepInView(); // the choices take room from the conversation
     if (hadFocus && !buttons.length) {
       input.focus();
     }
@@ -285,6 +326,12 @@
   }
 
   function failureText(kind, detail) {
+    if (kind === "opening") {
+      return "The chat can't connect right now.";
+    }
+    if (kind === "reloaded") {
+      return "The page was reloaded before the reply came, so your message may not have arrived.";
+    }
     if (kind === "timeout") {
       return "The assistant did not answer in time, so your message may not have arrived.";
     }
@@ -320,6 +367,32 @@
     notice.hidden = false;
   }
 
+  // Try again: the failed bubble goes (the resend puts it back), and the text leaves the box if it was put there.
+  function retryOf(sent, text, options) {
+    return function () {
+      if (sent && state.messages.indexOf(sent) >= 0) {
+        state.messages.splice(state.messages.indexOf(sent), 1);
+        saveState();
+        renderLog();
+      }
+      if (input.value === text) {
+        input.value = "";
+        showLimit();
+      }
+      send(text, options);
+      input.focus();
+    };
+  }
+
+  function showLimit() {
+    var length = input.value.length;
+    limit.hidden = length < config.maxChars * 0.9;
+    limit.textContent =
+      length >= config.maxChars
+        ? "That is the limit, " + config.maxChars + " characters: anything longer was cut off."
+        : length + " of " + config.maxChars + " characters";
+  }
+
   // --- sending ----------------------------------------------------------------------------------------------
   var busy = false;
 
@@ -331,6 +404,11 @@
     });
     typing.hidden = !value;
     typingText.textContent = value ? "The assistant is typing…" : "";
+  }
+
+  // A click or Enter while a reply is on its way is not sent; say so rather than drop it without a word.
+  function askToWait() {
+    typingText.textContent = "Please wait for the reply.";
   }
 
   function botMessages(list) {
@@ -360,14 +438,28 @@
   }
 
   // Send `text`. options: shown (the visitor's bubble, a button's title), silent (no bubble: the opening),
-  // quick (Start over, Talk to a person: nothing to put back in the box), fromChoice (an answer button).
+  // quick (Start over, Talk to a person: nothing to put back in the box), fromChoice (an answer button),
+  // fresh (Start over: a new conversation under a new sender id; the old copy stays until it answers).
   function send(text, options) {
     options = options || {};
     text = (text || "").trim();
-    if (busy || !text) {
+    if (busy) {
+      askToWait();
       return false;
     }
-    var sent = options.silent ? null : addMessage({ from: "visitor", text: options.shown || text });
+    if (!text) {
+      return false;
+    }
+    var sender = options.fresh ? newSenderId() : state.sender;
+    var sent = null;
+    if (!options.silent && !options.fresh) {
+      // pending until the reply comes: a reload in between finds it so and tells the visitor (resumePending)
+      sent = { from: "visitor", text: options.shown || text, pending: true };
+      if (options.shown && options.shown !== text) {
+        sent.payload = text;
+      }
+      addMessage(sent);
+    }
     hideNotice();
     setBusy(true);
     renderReplies();
@@ -382,7 +474,7 @@
       .fetch(WEBHOOK, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: state.sender, message: text }),
+        body: JSON.stringify({ sender: sender, message: text }),
         signal: controller.signal,
         credentials: "omit",
       })
@@ -406,13 +498,33 @@
         }
         var messages = botMessages(result.body);
         finish();
-        messages.forEach(addMessage);
+        if (options.fresh) {
+          // The new conversation answered: only now forget the old one, its copy and its sender id.
+          state.sender = sender;
+          state.messages = [];
+          renderLog();
+          addMessage({ from: "visitor", text: options.shown || text });
+        }
+        if (sent) {
+          delete sent.pending;
+          saveState();
+        }
+        var crisisNode = null;
+        messages.forEach(function (message) {
+          var node = addMessage(message);
+          crisisNode = crisisNode || (message.crisis ? node : null);
+        });
+        if (crisisNode) {
+          scrollAnchor = crisisNode;
+          keepInView();
+        }
         afterReply(Boolean(options.fromChoice));
       })
       .catch(function (error) {
         finish();
         var kind = timedOut ? "timeout" : error && error.kind ? error.kind : error instanceof TypeError ? "offline" : "server";
         if (sent) {
+          delete sent.pending;
           sent.failed = true;
           saveState();
           renderLog();
@@ -421,21 +533,11 @@
         var restored = !options.silent && !options.quick && !input.value;
         if (restored) {
           input.value = text;
+          showLimit();
         }
-        showFailure(kind, error && error.detail, {
+        showFailure(options.silent ? "opening" : kind, error && error.detail, {
           restored: restored,
-          run: function () {
-            if (sent) {
-              state.messages.splice(state.messages.indexOf(sent), 1);
-              saveState();
-              renderLog();
-            }
-            if (input.value === text) {
-              input.value = "";
-            }
-            send(text, options);
-            input.focus();
-          },
+          run: retryOf(sent, text, options),
         });
         renderReplies();
       });
@@ -455,6 +557,67 @@
     // visitor who typed keeps the focus in the box.
     if (!active || active === document.body || (fromChoice && active === input)) {
       (count ? replies.firstChild : input).focus();
+    }
+  }
+
+  // A reload while a reply was on its way: the reply is lost. Mark the message and offer to send it again.
+  function resumePending() {
+    var last = state.messages[state.messages.length - 1];
+    var wasPending = Boolean(last && last.from === "visitor" && last.pending);
+    state.messages.forEach(function (message) {
+      delete message.pending;
+    });
+    if (!wasPending) {
+      return;
+    }
+    last.failed = true;
+    last.noReply = true;
+    saveState();
+    renderLog();
+    var text = last.payload || last.text;
+    var options = last.payload ? { shown: last.text, fromChoice: true } : {};
+    showFailure("reloaded", "", { restored: false, run: retryOf(last, text, options) });
+  }
+
+  // --- full screen (phones, short windows such as 200% zoom): a modal dialog that keeps the focus ----------------
+  var fullScreen = window.matchMedia ? window.matchMedia("(max-width: 480px), (max-height: 560px)") : null;
+
+  function isFullScreen() {
+    return Boolean(fullScreen && fullScreen.matches);
+  }
+
+  function applyMode() {
+    if (isFullScreen()) {
+      panel.setAttribute("role", "dialog");
+      panel.setAttribute("aria-modal", "true");
+    } else {
+      panel.removeAttribute("role");
+      panel.removeAttribute("aria-modal");
+    }
+  }
+
+  function focusables() {
+    return Array.prototype.filter.call(
+      panel.querySelectorAll("a[href], button, input, [tabindex='0']"),
+      function (node) {
+        return node.getClientRects().length > 0;
+      }
+    );
+  }
+
+  function trapTab(event) {
+    var items = focusables();
+    if (!items.length) {
+      return;
+    }
+    var first = items[0];
+    var last = items[items.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !panel.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
     }
   }
 
@@ -486,8 +649,17 @@
     if (event.key === "Escape") {
       setOpen(false);
       launcher.focus();
+    } else if (event.key === "Tab" && isFullScreen()) {
+      trapTab(event);
     }
   });
+  // Full screen, the page behind is covered: focus that lands there (a removed button's) comes back in.
+  document.addEventListener("focusin", function (event) {
+    if (!panel.hidden && isFullScreen() && !root.contains(event.target)) {
+      input.focus();
+    }
+  });
+  input.addEventListener("input", showLimit);
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (send(input.value)) {
@@ -495,15 +667,8 @@
     }
   });
   startOverButton.addEventListener("click", function () {
-    if (busy) {
-      return;
-    }
-    // Start over also forgets the local copy of the conversation (the bot's rule restarts the screening).
-    state.messages = [];
-    saveState();
-    renderLog();
-    hideNotice();
-    send(START_OVER, { quick: true });
+    // A new sender id: on a shared computer the next person cannot go on with the old conversation.
+    send(START_OVER, { quick: true, fresh: true });
   });
   personButton.addEventListener("click", function () {
     send(TALK_TO_PERSON, { quick: true });
@@ -511,7 +676,18 @@
 
   function mount() {
     document.body.appendChild(root);
+    applyMode();
+    if (fullScreen && fullScreen.addEventListener) {
+      fullScreen.addEventListener("change", applyMode);
+    }
+    if (window.ResizeObserver) {
+      new window.ResizeObserver(keepInView).observe(log);
+    }
+    if (sheet) {
+      sheet.addEventListener("load", keepInView);
+    }
     renderLog();
+    resumePending();
     renderReplies();
     if (state.open) {
       setOpen(true);

@@ -29,6 +29,7 @@ AXE_VERSION = "4.14.1"
 AXE = PROJECT_ROOT / ".cache" / "axe-core" / f"axe-{AXE_VERSION}.min.js"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
+SHORT = {"width": 640, "height": 400}  # a 1280x800 laptop at 200% zoom
 REPLY_TIMEOUT_MS = 60_000
 MARKUP = '<img src=x onerror="window.__pwned=1"><b>bold</b><script>window.__pwned=2</script> & "quotes"'
 
@@ -209,6 +210,11 @@ def test_a_reload_keeps_the_conversation_and_it_goes_on_at_360_px(stack, chromiu
     # The chat was open: it opens again with the same conversation, from the local copy.
     page.locator(".hc-panel").wait_for(state="visible")
     assert (bot_texts(page), visitor_texts(page), sender_id(page)) == before
+    # ... scrolled to the current question, not the greeting (once the stylesheet has sized the log).
+    assert page.evaluate(
+        "() => { const l = document.querySelector('.hc-log'); return l.scrollHeight > l.clientHeight; }"
+    )
+    page.wait_for_function(LAST_BOT_IN_VIEW, timeout=5_000)
     assert visitor_texts(page) == ["Yes", "Anxiety"]
     # ... and the server still has it: the age answer is taken, and the next question comes.
     answer(page, "34")
@@ -220,15 +226,55 @@ def test_a_reload_keeps_the_conversation_and_it_goes_on_at_360_px(stack, chromiu
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], part
         assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], part
     page.screenshot(path=str(screenshot_dir(tmp_path) / "widget-360.png"))
-    # Start over forgets the local copy and starts the screening again.
+    # Start over forgets the local copy and the sender id, and starts the screening again.
     before_count = len(bot_texts(page))
+    old_sender = sender_id(page)
     page.get_by_role("button", name="Start over").click()
     page.wait_for_function("() => document.querySelector('.hc-typing').hidden")
     assert visitor_texts(page) == ["Start over"]
     assert len(bot_texts(page)) < before_count and current_question(page) == "consent"
+    assert sender_id(page) != old_sender
     page.reload()
     page.locator(".hc-panel").wait_for(state="visible")
     assert visitor_texts(page) == ["Start over"]
+    page.context.close()
+
+
+LAST_BOT_IN_VIEW = (
+    "() => { const log = document.querySelector('.hc-log').getBoundingClientRect();"
+    " const bots = document.querySelectorAll('.hc-log .hc-bot'); const last = bots[bots.length - 1];"
+    " if (!last) return false; const box = last.getBoundingClientRect();"
+    " return box.bottom <= log.bottom + 1 && box.bottom > log.top + 20; }"
+)
+
+
+def reachable(page, selector: str) -> bool:
+    """Focused (the browser scrolls it into view), it is on screen and not covered by anything else."""
+    return page.evaluate(
+        "s => { const e = document.querySelector(s); e.focus(); const b = e.getBoundingClientRect();"
+        " if (b.top < 0 || b.left < 0 || b.bottom > innerHeight + 1 || b.right > innerWidth + 1) return false;"
+        " const hit = document.elementFromPoint(b.left + b.width / 2, b.top + Math.min(b.height / 2, 10));"
+        " return hit === e || e.contains(hit); }",
+        selector,
+    )
+
+
+def test_at_200_percent_zoom_640x400_the_question_shows_and_every_control_is_reachable(stack, chromium, tmp_path):
+    page = new_page(chromium, SHORT)
+    page.goto(chat_url(stack))
+    open_chat(page)
+    answer(page, "Yes")
+    assert choices(page) and current_question(page) == "concern"
+    log_height = page.evaluate("() => document.querySelector('.hc-log').clientHeight")
+    assert log_height >= 120
+    assert page.evaluate(LAST_BOT_IN_VIEW)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "widget-640x400.png"))
+    for part in (".hc-close", ".hc-standing a", ".hc-log", ".hc-reply", "#hc-input", ".hc-send", ".hc-quick-button"):
+        assert reachable(page, part), part
+    assert reachable(page, ".hc-quick-button:last-child")
+    # The header and the 988 line stay at the top however far the chat scrolls.
+    assert page.locator(".hc-standing").bounding_box()["y"] >= 0
+    assert reachable(page, ".hc-standing a")
     page.context.close()
 
 
@@ -314,6 +360,10 @@ def test_keyboard_only(stack, chromium):
     page.keyboard.press("Enter")
     wait_for_reply(page, before)
     assert load_clinic_profile().phone in " ".join(bot_texts(page)[before:])
+    # The phone number in the bot's text is a tel: link (text around it still text).
+    phone_link = page.locator(".hc-log .hc-bot .hc-text a").last
+    assert phone_link.inner_text() == load_clinic_profile().phone
+    assert phone_link.get_attribute("href") == "tel:+1" + re.sub(r"\D", "", load_clinic_profile().phone)
     page.keyboard.press("Escape")
     assert page.locator(".hc-panel").is_hidden()
     assert focused(page) == "Chat with us"
@@ -332,6 +382,137 @@ def test_a_crisis_reply_is_shown_prominently(stack, chromium):
     assert crisis.first.get_by_role("link", name="Call 988").get_attribute("href") == "tel:988"
     assert crisis.first.get_by_role("link", name="Text 988").get_attribute("href") == "sms:988"
     assert page.locator(".hc-standing").is_visible()
+    page.context.close()
+
+
+def test_on_a_phone_the_crisis_reply_is_scrolled_to_its_top(stack, chromium):
+    page = new_page(chromium, PHONE)
+    page.goto(chat_url(stack))
+    open_chat(page)
+    answer(page, "I want to kill myself")
+    crisis = page.locator(".hc-log .hc-crisis").first.bounding_box()
+    log = page.locator(".hc-log").bounding_box()
+    assert crisis and log
+    assert log["y"] - 1 <= crisis["y"] < log["y"] + log["height"] - 40  # its heading is in view
+    assert page.locator(".hc-standing").bounding_box()["y"] >= 0
+    page.context.close()
+
+
+def inside_chat(page) -> bool:
+    return page.evaluate("() => document.querySelector('.hc-panel').contains(document.activeElement)")
+
+
+def relative_luminance(rgb: List[float]) -> float:
+    def channel(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG contrast of two CSS rgb()/rgba() colours."""
+    lum = sorted(relative_luminance([float(x) for x in re.findall(r"[\d.]+", c)]) for c in (one, other))
+    return (lum[1] + 0.05) / (lum[0] + 0.05)
+
+
+def test_on_a_phone_tab_stays_in_the_full_screen_chat_and_the_focus_ring_stands_out(stack, chromium):
+    page = new_page(chromium, PHONE)
+    page.goto(chat_url(stack))
+    open_chat(page)
+    panel = page.locator(".hc-panel")
+    assert panel.get_attribute("role") == "dialog" and panel.get_attribute("aria-modal") == "true"
+    for key in ("Tab", "Shift+Tab"):
+        for _ in range(14):
+            page.keyboard.press(key)
+            assert inside_chat(page), (key, focused(page))
+    # The focus ring: dark on the white panel, its white band on the blue header, 3:1 or more each.
+    page.get_by_label("Type your message").focus()
+    page.keyboard.press("Shift+Tab")  # keyboard focus: :focus-visible
+    ring = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineColor, s.outlineStyle, s.boxShadow,"
+        " getComputedStyle(document.querySelector('.hc-panel')).backgroundColor,"
+        " getComputedStyle(document.querySelector('.hc-header')).backgroundColor]; }"
+    )
+    outline, style, shadow, paper, header = ring
+    assert style == "solid" and contrast(outline, paper) >= 3, ring
+    band = re.match(r"rgba?\([^)]*\)", shadow)
+    assert band and contrast(band.group(0), header) >= 3, ring
+    # Long pasted text: the visitor is told where the limit is, not cut silently.
+    box = page.get_by_label("Type your message")
+    box.fill("x" * 2100)
+    assert len(box.input_value()) == 2000
+    assert "2000 characters" in page.locator(".hc-limit").inner_text()
+    box.fill("")
+    assert page.locator(".hc-limit").is_hidden()
+    page.context.close()
+
+
+def test_a_reload_mid_reply_marks_the_message_and_clicks_meanwhile_are_answered(stack, chromium):
+    page = new_page(chromium, PHONE)
+    page.goto(chat_url(stack))
+    open_chat(page)
+    stalled: List[object] = []
+    page.route("**/webhooks/rest/webhook", lambda route: stalled.append(route))
+    page.locator(".hc-replies").get_by_role("button", name="Yes", exact=True).click()
+    page.locator(".hc-typing").wait_for(state="visible")
+    # While the reply is on its way (force: Playwright waits for an aria-disabled button, a visitor does not).
+    page.get_by_role("button", name="Talk to a person").click(force=True)
+    assert "Please wait for the reply" in page.locator(".hc-typing").inner_text()
+    assert visitor_texts(page) == ["Yes"]
+    page.reload()
+    page.unroute_all(behavior="ignoreErrors")
+    page.locator(".hc-panel").wait_for(state="visible")
+    # The reply was lost with the page: the message says so, and Try again sends it.
+    assert page.locator(".hc-visitor.hc-failed").inner_text().endswith("No reply yet")
+    notice = page.get_by_role("alert")
+    assert "reloaded before the reply came" in notice.inner_text()
+    before = len(bot_texts(page))
+    notice.get_by_role("button", name="Try again").click()
+    wait_for_reply(page, before)
+    assert visitor_texts(page) == ["Yes"] and page.locator(".hc-failed").count() == 0
+    assert current_question(page) == "concern"
+    # Start over that fails keeps the conversation and its sender id.
+    sender, texts = sender_id(page), bot_texts(page)
+    page.route("**/webhooks/rest/webhook", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name="Start over").click()
+    notice.wait_for(state="visible")
+    assert sender_id(page) == sender and bot_texts(page) == texts
+    page.unroute_all(behavior="ignoreErrors")
+    page.context.close()
+
+
+def test_on_a_phone_failures_keep_the_header_in_view_and_a_failed_opening_says_so(stack, chromium):
+    phone = load_clinic_profile().phone
+    page = new_page(chromium, PHONE)
+    page.goto(chat_url(stack))
+    page.route("**/webhooks/rest/webhook", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name="Chat with us").click()
+    notice = page.get_by_role("alert")
+    notice.wait_for(state="visible")
+    text = notice.inner_text()
+    assert "can't connect right now" in text and "could not be sent" not in text
+    assert phone in text and "988" in text
+    page.unroute_all(behavior="ignoreErrors")
+    notice.get_by_role("button", name="Try again").click()
+    wait_for_reply(page, 0)
+    page.route("**/webhooks/rest/webhook", lambda route: route.abort("internetdisconnected"))
+    answer_without_reply(page, "Yes please")
+    notice.get_by_role("button", name="Try again").click()
+    notice.wait_for(state="visible")
+    page.locator(".hc-log .hc-msg").last.scroll_into_view_if_needed()
+    page.get_by_role("button", name="Try again").focus()
+    # Nothing inside scrolls the panel itself: the header and the 988 line cannot leave the screen.
+    panel = page.evaluate(
+        "() => { const p = document.querySelector('.hc-panel'); return [p.scrollHeight, p.clientHeight, p.scrollTop]; }"
+    )
+    assert panel[0] == panel[1] and panel[2] == 0, panel
+    close = page.locator(".hc-close").bounding_box()
+    standing = page.locator(".hc-standing").bounding_box()
+    assert close and close["y"] >= 0 and standing and standing["y"] >= 0
+    page.unroute_all(behavior="ignoreErrors")
     page.context.close()
 
 
