@@ -17,6 +17,7 @@ from actions.screening_form import ActionAskAnswer, ValidateScreeningForm
 from bot.screening import outcome, stored
 from bot.screening.state import ScreeningState
 from tests.actions.conftest import make_tracker
+from tests.bot.screening.shipped_order import CI as HEALTH
 
 _COUNTED = {outcome.decide_outcome.__code__: "decide_outcome", stored.valid_answers.__code__: "valid_answers"}
 
@@ -42,18 +43,6 @@ def slot(events, name):
 
 
 ONCE = {"decide_outcome": 1, "valid_answers": 1}
-HEALTH = [
-    "ci_pregnancy",
-    "ci_psychosis",
-    "ci_bipolar",
-    "ci_hypertension",
-    "ci_heart",
-    "ci_substance",
-    "ci_ketamine_reaction",
-    "ci_liver",
-    "ci_pressure",
-    "ci_thyroid",
-]
 UP_TO_HEALTH = {
     "consent": "yes",
     "concern": "depression",

@@ -3,30 +3,7 @@ from __future__ import annotations
 from bot.screening.answers import parse_answer
 from bot.screening.flow import next_step, question_by_id, record_answer, screening_status
 from bot.screening.model import ParsedAnswer
-
-GAD = [f"gad7_{i}" for i in range(1, 8)]
-PHQ = [f"phq9_{i}" for i in range(1, 10)]
-TX = ["tx_antidepressants", "tx_therapy", "tx_current_meds"]
-CI = [
-    "ci_pregnancy",
-    "ci_psychosis",
-    "ci_bipolar",
-    "ci_hypertension",
-    "ci_heart",
-    "ci_substance",
-    "ci_ketamine_reaction",
-    "ci_liver",
-    "ci_pressure",
-    "ci_thyroid",
-]
-CONTACT = [
-    "contact_first_name",
-    "contact_phone",
-    "contact_email",
-    "contact_method",
-    "contact_best_time",
-    "contact_consent",
-]
+from tests.bot.screening.shipped_order import CI, CONTACT, GAD, PHQ, TX
 
 
 def test_depression_path_order(order_of):

@@ -11,29 +11,8 @@ import yaml
 
 from bot.screening.content import DEFAULT_CONTENT_DIR, ContentError, ScreeningContent, load_content
 from bot.screening.flow import next_step, screening_progress
+from tests.bot.screening.shipped_order import CI, CONTACT, GAD, PHQ
 
-GAD = [f"gad7_{i}" for i in range(1, 8)]
-PHQ = [f"phq9_{i}" for i in range(1, 10)]
-CI = [
-    "ci_pregnancy",
-    "ci_psychosis",
-    "ci_bipolar",
-    "ci_hypertension",
-    "ci_heart",
-    "ci_substance",
-    "ci_ketamine_reaction",
-    "ci_liver",
-    "ci_pressure",
-    "ci_thyroid",
-]
-CONTACT = [
-    "contact_first_name",
-    "contact_phone",
-    "contact_email",
-    "contact_method",
-    "contact_best_time",
-    "contact_consent",
-]
 PRIOR_KETAMINE = {
     "section": "treatment_history",
     "kind": "choice",
