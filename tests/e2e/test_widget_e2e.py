@@ -19,6 +19,7 @@ from bot.safety.responses import LANGUAGES, LAST_RESORT_CRISIS_REPLY, crisis_rep
 from bot.safety.responses import question_texts as crisis_question_texts
 from bot.screening.content import content
 from tests.e2e.browser import CHROMIUM_FLAGS
+from tests.e2e.test_screening_e2e import QUALIFIED_CLICKER
 from tests.e2e.visitor import question_id
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -33,25 +34,9 @@ SHORT = {"width": 640, "height": 400}  # a 1280x800 laptop at 200% zoom
 REPLY_TIMEOUT_MS = 60_000
 MARKUP = '<img src=x onerror="window.__pwned=1"><b>bold</b><script>window.__pwned=2</script> & "quotes"'
 
-# Clicks where the persona's answer is a button, types everything else (and a few typed on purpose).
-VISITOR = {
-    "consent": "Yes",
-    "concern": "Anxiety",
-    "age": "34",
-    "gad7": "Nearly every day",
-    "phq9": "More than half the days",
-    "phq9_9": "Not at all",
-    "tx": "No",
-    "tx_antidepressants": "2 or more",
-    "tx_current_meds": "sertraline 100 mg",
-    "ci": "no",
-    "contact_first_name": "Maria",
-    "contact_phone": "(818) 555-0134",
-    "contact_email": "maria@example.com",
-    "contact_method": "Text",
-    "contact_best_time": "Morning",
-    "contact_consent": "Yes",
-}
+# The screening tests' clicker: the widget clicks where the answer is a button and types everything else; the
+# health questions are typed in lower case on purpose.
+VISITOR = {**QUALIFIED_CLICKER, "ci": "no"}
 
 
 @pytest.fixture(scope="module")
