@@ -39,42 +39,8 @@ INTERRUPTION_INTENTS = CONTROL_INTENTS | {CLINIC_QUESTION_INTENT, CRISIS_INTENT}
 FREE_TEXT_INTERRUPTION_CONFIDENCE = 0.8
 FREE_TEXT_KINDS = frozenset({"text"})
 _QUESTION_WORDS = frozenset(
-    [
-        "how",
-        "what",
-        "whats",
-        "what's",
-        "is",
-        "are",
-        "can",
-        "could",
-        "do",
-        "does",
-        "did",
-        "will",
-        "would",
-        "should",
-        "where",
-        "when",
-        "why",
-        "who",
-        "which",
-        "may",
-        "cuanto",
-        "cuánto",
-        "que",
-        "qué",
-        "donde",
-        "dónde",
-        "cuando",
-        "cuándo",
-        "como",
-        "cómo",
-        "puedo",
-        "es",
-        "son",
-        "hay",
-    ]
+    "how what whats what's is are can could do does did will would should where when why who which may "
+    "cuanto cuánto que qué donde dónde cuando cuándo como cómo puedo es son hay".split()
 )
 
 
