@@ -98,7 +98,10 @@ class TwilioSmsInput(InputChannel):
         self._database_url = settings.database_url
         self._secret = ""
         if self.refusal:
-            logger.error("SMS channel off: %s", self.refusal)
+            # Off by default (no Twilio settings): a plain note. Half-configured (a token without PUBLIC_URL, or
+            # PUBLIC_URL without a token): an error, since someone meant to turn it on.
+            configured = bool(settings.twilio_auth_token or settings.public_url)
+            logger.log(logging.ERROR if configured else logging.INFO, "SMS channel off: %s", self.refusal)
             return
         self._secret = generated_secret(settings.data_dir, sms.SENDER_KEY_FILE)
         clinic = load_clinic_profile(settings.clinic_profile)

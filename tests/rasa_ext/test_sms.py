@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -217,3 +218,16 @@ async def test_a_plain_request_to_stop_texting_opts_the_number_out(settings):
     (confirmation,) = texts(await channel.answer(inbound("please stop texting me", "SM1"), rasa))
     assert "unsubscribed" in confirmation
     assert texts(await channel.answer(inbound("hello", "SM2"), rasa)) == [] and rasa.received == []
+
+
+def test_sms_off_by_default_is_a_note_and_half_configured_is_an_error(settings, monkeypatch, caplog):
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    monkeypatch.delenv("PUBLIC_URL")
+    with caplog.at_level(logging.INFO, logger="rasa_ext.sms"):
+        TwilioSmsInput(load_settings())
+    assert [r.levelno for r in caplog.records if "SMS channel off" in r.message] == [logging.INFO]
+    caplog.clear()
+    monkeypatch.setenv("PUBLIC_URL", PUBLIC)  # a URL for Twilio, but no token to check its signatures
+    with caplog.at_level(logging.INFO, logger="rasa_ext.sms"):
+        TwilioSmsInput(load_settings())
+    assert [r.levelno for r in caplog.records if "SMS channel off" in r.message] == [logging.ERROR]
