@@ -69,7 +69,7 @@ def generated_secret(data_dir: Path, name: str) -> str:
 
 # --- checks a process makes at start (each problem is one line, safe to show: it never contains the value) -----
 SECRET_MIN_BYTES = 32
-MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105 - a command
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 # Fewer distinct characters than this is a placeholder ("xxxx...", "changeme changeme..."), not random bytes.
 _MIN_DISTINCT_CHARS = 10

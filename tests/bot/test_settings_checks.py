@@ -69,7 +69,8 @@ def test_https_or_loopback_handoff_urls_pass(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://clinic.example.org/events", "http://10.0.0.5/events", "http://0.0.0.0:8080/", "http://[::ffff:10.0.0.1]/"]
+    "url",
+    ["http://clinic.example.org/events", "http://10.0.0.5/events", "http://0.0.0.0:8080/", "http://[::ffff:10.0.0.1]/"],
 )
 def test_plain_http_elsewhere_is_refused_unless_allowed(url: str) -> None:
     problem = handoff_url_problem(url, allow_insecure_http=False)
