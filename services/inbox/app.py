@@ -227,7 +227,7 @@ async def _read_form(request: web.Request) -> Optional[Any]:
         return await request.post()
     except web.HTTPException:
         raise
-    except (ValueError, LookupError, AssertionError) as exc:  # UnicodeDecodeError is a ValueError
+    except (ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
         logger.info("unreadable form on %s (%s)", request.method, type(exc).__name__)
         return None
 

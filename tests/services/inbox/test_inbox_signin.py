@@ -287,3 +287,28 @@ async def test_a_malformed_staff_form_gets_400_and_changes_nothing(make_settings
         )
         assert response.status == 400
         assert (await client.get("/", allow_redirects=False)).status == 200
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        (b"--b\r\nContent-Type: text/plain\r\n\r\nxx\r\n--b--\r\n", "multipart/form-data; boundary=b"),
+        (b"--b\r\nContent-Disposition: form-data\r\n\r\nxx\r\n--b--\r\n", "multipart/form-data; boundary=b"),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="username"; filename="a.txt"\r\n\r\nxx\r\n--b--\r\n',
+            "multipart/form-data; boundary=b",
+        ),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="x"\r\nContent-Encoding: gzip\r\n\r\nnot gzip\r\n--b--\r\n',
+            "multipart/form-data; boundary=b",
+        ),
+        (b"a=%zz&b=%", "application/x-www-form-urlencoded"),
+        (b"\x00\x01", "application/x-www-form-urlencoded"),
+        (b"x", "multipart/form-data; boundary="),
+    ],
+)
+async def test_odd_forms_never_get_a_server_error(make_settings, sqlite_url, body, content_type) -> None:
+    async with running_inbox(make_settings(sqlite_url)) as client:
+        response = await client.post("/login", data=body, headers={"Content-Type": content_type})
+        assert response.status in (400, 403), response.status
