@@ -629,7 +629,7 @@ def create_app(
     settings: Any, *, password_cost: ScryptCost = CURRENT_COST, throttle: Optional[auth.SignInThrottle] = None
 ) -> web.Application:
     """The inbox app. Weak secrets stop it here (one line each). `password_cost` and `throttle` exist for tests
-    (a cheaper scrypt, a clock-free throttle); the process always runs the defaults."""
+    (a cheaper scrypt, a throttle with other limits); the process always runs the defaults."""
     refuse_to_start(inbox_secret_problems(settings))
     _hide_server_version()
     admin_hash = resolve_admin_password_hash(

@@ -74,6 +74,8 @@ def address_key(address: str) -> str:
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return address[:100]
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)  # an IPv4 client of a dual-stack socket: its own key, not a shared /64
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
     return str(parsed)

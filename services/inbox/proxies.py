@@ -20,9 +20,12 @@ def _networks(trusted: Tuple[str, ...]) -> Tuple[Network, ...]:
 
 def _address(text: str) -> Optional[Address]:
     try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
+        address = ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
         return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: compare them as the IPv4 address they are.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
 
 
 def is_trusted(peer: Optional[str], trusted: Tuple[str, ...]) -> bool:

@@ -127,6 +127,7 @@ def test_memory_is_bounded_under_a_spray_of_addresses() -> None:
         ("203.0.113.5", "203.0.113.5"),
         ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
         ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),  # the same /64: one host, one key
+        ("::ffff:203.0.113.5", "203.0.113.5"),  # IPv4 on a dual-stack socket: not one /64 for every IPv4 client
         ("unknown", "unknown"),
     ],
 )
