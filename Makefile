@@ -32,11 +32,12 @@ $(VENV)/.installed: requirements.txt constraints.txt
 	  $(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	@touch $@
 
-# The services environment (staff inbox, deliverer): a current Python and a current, patched aiohttp.
-$(SERVICES_VENV)/.installed: requirements-services.txt
+# The services environment (staff inbox, deliverer): a current Python and a current, patched aiohttp; every
+# package pinned by constraints-services.txt (as constraints.txt pins the Rasa environment).
+$(SERVICES_VENV)/.installed: requirements-services.txt constraints-services.txt
 	@py=$$(scripts/find_python.sh SERVICES_PYTHON 3.12 3.13 3.11 3.10) || exit 1; \
 	  [ -x $(SPY) ] || $$py -m venv $(SERVICES_VENV); \
-	  $(SPY) -m pip install -q -r requirements-services.txt
+	  $(SPY) -m pip install -q -r requirements-services.txt -c constraints-services.txt
 	@touch $@
 
 train: $(MODEL)

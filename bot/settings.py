@@ -7,11 +7,13 @@ once and kept under DATA_DIR, so `make run` works on a fresh machine without wea
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -65,6 +67,92 @@ def generated_secret(data_dir: Path, name: str) -> str:
     return value
 
 
+# --- checks a process makes at start (each problem is one line, safe to show: it never contains the value) -----
+SECRET_MIN_BYTES = 32
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105 - a command
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# Fewer distinct characters than this is a placeholder ("xxxx...", "changeme changeme..."), not random bytes.
+_MIN_DISTINCT_CHARS = 10
+
+
+def secret_problem(name: str, value: str) -> Optional[str]:
+    """Why `value` cannot be SECRET_MIN_BYTES random bytes, or None. Hex carries 4 bits a character, so it needs 64
+    characters; anything else (token_urlsafe, base64) at most about 6, so it needs 43."""
+    bits_per_char = 4 if value and set(value) <= _HEX_DIGITS else 6
+    enough_chars = len(value) * bits_per_char >= SECRET_MIN_BYTES * 8
+    if enough_chars and len(set(value)) >= _MIN_DISTINCT_CHARS:
+        return None
+    return f"{name} must be at least {SECRET_MIN_BYTES} random bytes (43+ characters, 64+ if hex); make one with: {MAKE_A_SECRET}"
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def handoff_url_problem(url: str, allow_insecure_http: bool) -> Optional[str]:
+    """HANDOFF_URL carries health information: https://, or http:// only to this machine's loopback (or when the
+    operator says so with HANDOFF_ALLOW_INSECURE_HTTP). Empty means the bundled inbox on loopback: fine."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "HANDOFF_URL is not a valid URL"
+    if parts.scheme not in ("https", "http") or not host:
+        return "HANDOFF_URL must be an https:// URL with a host name"
+    if parts.scheme == "http" and not _is_loopback_host(host) and not allow_insecure_http:
+        return (
+            "HANDOFF_URL must start with https:// (http:// only to 127.0.0.1, ::1 or localhost, "
+            "or set HANDOFF_ALLOW_INSECURE_HTTP=true on a private network you trust)"
+        )
+    return None
+
+
+def parse_trusted_proxies(raw: str) -> Tuple[str, ...]:
+    """TRUSTED_PROXIES: comma-separated addresses or networks (10.0.0.5, 10.0.0.0/8, ::1) of the reverse proxies
+    whose X-Forwarded-For and X-Forwarded-Proto are believed. Empty: none (the peer address is the client)."""
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as exc:
+            raise SystemExit(f"setting TRUSTED_PROXIES: {item!r} is not an IP address or network") from exc
+    return tuple(networks)
+
+
+def handoff_problems(settings: Settings) -> List[str]:
+    """What stops the deliverer from sending events: an unsafe HANDOFF_URL or a weak HANDOFF_SECRET."""
+    found = [
+        handoff_url_problem(settings.handoff_url, settings.handoff_allow_insecure_http),
+        secret_problem("HANDOFF_SECRET", settings.handoff_secret),
+    ]
+    return [problem for problem in found if problem]
+
+
+def inbox_secret_problems(settings: Settings) -> List[str]:
+    """What stops the staff inbox: a weak HANDOFF_SECRET, INBOX_SESSION_SECRET or (when set) INBOX_API_TOKEN."""
+    found = [
+        secret_problem("HANDOFF_SECRET", settings.handoff_secret),
+        secret_problem("INBOX_SESSION_SECRET", settings.inbox_session_secret),
+        secret_problem("INBOX_API_TOKEN", settings.inbox_api_token) if settings.inbox_api_token else None,
+    ]
+    return [problem for problem in found if problem]
+
+
+def refuse_to_start(problems: List[str]) -> None:
+    """Stop the process with one line per problem (SystemExit prints it to stderr and exits 1)."""
+    if problems:
+        raise SystemExit("\n".join(dict.fromkeys(problems)))
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -98,6 +186,11 @@ class Settings:
     twilio_auth_token: str = ""
     public_url: str = ""
     sms_allow_unsigned: bool = False
+    # Security hardening (docs/inbox.md): plain http to a non-loopback HANDOFF_URL only when said explicitly; the
+    # reverse proxies whose X-Forwarded-For/-Proto are believed; staff sessions end after this long unused.
+    handoff_allow_insecure_http: bool = False
+    trusted_proxies: Tuple[str, ...] = ()
+    inbox_session_idle_minutes: float = 30.0
 
     @property
     def chat_server_url(self) -> str:
@@ -164,5 +257,8 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
         public_url=_env("PUBLIC_URL").rstrip("/"),
         sms_allow_unsigned=_env_bool("SMS_ALLOW_UNSIGNED", False),
+        handoff_allow_insecure_http=_env_bool("HANDOFF_ALLOW_INSECURE_HTTP", False),
+        trusted_proxies=parse_trusted_proxies(_env("TRUSTED_PROXIES")),
+        inbox_session_idle_minutes=_env_float("INBOX_SESSION_IDLE_MINUTES", 30.0),
         **_chat_settings(),
     )

@@ -290,10 +290,11 @@ async def _serve(deliverer: Deliverer, retention_days: float) -> None:
 
 
 def main() -> int:
-    from bot.settings import load_settings
+    from bot.settings import handoff_problems, load_settings, refuse_to_start
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
+    refuse_to_start(handoff_problems(settings))  # plain http to a remote HANDOFF_URL, a weak HANDOFF_SECRET
     outbox = Outbox(settings.database_url)
     deliverer = Deliverer.from_settings(outbox, settings)
     # The URL may carry a token in its query: only where it goes is logged.

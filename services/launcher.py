@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
-from bot.settings import PROJECT_ROOT, Settings, load_settings
+from bot.settings import PROJECT_ROOT, Settings, handoff_problems, inbox_secret_problems, load_settings, refuse_to_start
 from bot.web_chat import cors_origins
 
 RASA_VENV = PROJECT_ROOT / ".venv"
@@ -304,6 +304,8 @@ def ready_banner(settings: Settings) -> str:
 
 def main() -> int:
     settings = load_settings()
+    # The deliverer and the inbox would refuse these too, then be restarted forever: say it once, up front.
+    refuse_to_start(handoff_problems(settings) + inbox_secret_problems(settings))
     model = Path(os.environ.get("RASA_MODEL", str(DEFAULT_MODEL)))
     if not model.exists():
         print(f"[launcher] no trained model at {model}: run `make train` (or `make run`)", file=sys.stderr)

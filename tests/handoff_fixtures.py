@@ -21,7 +21,8 @@ from bot.handoff.outbox import outbox_events
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-SECRET = "test-secret-not-for-production"
+# As strong as the deliverer and the inbox demand at start (32 random bytes; bot/settings.py secret_problem).
+SECRET = "test-secret-not-for-production-Hq7Lx2Pw9Rk4Mz8Tn3Vb6"
 
 
 def postgres_reason() -> Optional[str]:

@@ -26,7 +26,10 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def verify(body: bytes, header_value: str | None, secret: str) -> bool:
-    """Constant-time check of a received signature header against the raw body."""
+    """Constant-time check of a received signature header against the raw body. Any header a sender can put on
+    the wire (empty, garbled, non-ASCII) is a False, never an exception."""
     if not header_value or not header_value.startswith(SIGNATURE_PREFIX) or not secret:
         return False
-    return hmac.compare_digest(sign(body, secret), header_value.strip())
+    # compare_digest refuses str with non-ASCII characters (TypeError); compare the bytes instead.
+    given = header_value.strip().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(sign(body, secret).encode("ascii"), given)

@@ -14,17 +14,20 @@ import functools
 import inspect
 import json
 import logging
+import math
+import time
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
-from aiohttp import web
+from aiohttp import web, web_response
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
-from services.inbox import auth, chat, views
+from bot.settings import inbox_secret_problems, refuse_to_start
+from services.inbox import auth, chat, proxies, views
 from services.inbox.events import (
     ALERT_TYPES,
     LEAD_STATUSES,
@@ -34,7 +37,14 @@ from services.inbox.events import (
     validate_event,
 )
 from services.inbox.export import leads_csv
-from services.inbox.passwords import resolve_admin_password_hash
+from services.inbox.passwords import (
+    CURRENT_COST,
+    ScryptCost,
+    hash_password,
+    needs_upgrade,
+    resolve_admin_password_hash,
+    store_upgraded_hash,
+)
 from services.inbox.store import InboxStore, StaffSession, StoredEvent, UnknownStatus
 
 logger = logging.getLogger("services.inbox")
@@ -46,6 +56,14 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HTML = "text/html"
+# What the Server header says: no framework or Python version for a scanner to match against advisories.
+SERVER_NAME = "haven-inbox"
+# HSTS on answers that came over HTTPS (one year; no includeSubDomains: the clinic's other hosts are not ours).
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+# scrypt at the current cost holds 128 MiB and a core for about half a second: a burst of sign-ins waits its turn
+# here instead of exhausting memory and CPU (2 at once: this machine class has 2 cores).
+MAX_CONCURRENT_PASSWORD_CHECKS = 2
+ACCESS_LOG_PATH_LIMIT = 300
 
 
 @dataclass
@@ -55,8 +73,18 @@ class InboxState:
     settings: Any
     store: InboxStore
     admin_password_hash: str
-    limiter: auth.LoginRateLimiter = dc_field(default_factory=auth.LoginRateLimiter)
+    throttle: auth.SignInThrottle = dc_field(default_factory=auth.SignInThrottle)
+    password_cost: ScryptCost = CURRENT_COST
+    password_checks: asyncio.Semaphore = dc_field(
+        default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_PASSWORD_CHECKS)
+    )
+    password_upgrade: asyncio.Lock = dc_field(default_factory=asyncio.Lock)
     outbox: Any = None
+
+    @property
+    def credential(self) -> str:
+        """The current password's fingerprint: sessions opened with another one are signed out."""
+        return auth.credential_fingerprint(self.admin_password_hash, self.settings.inbox_session_secret)
 
 
 STATE = web.AppKey("inbox_state", InboxState)
@@ -108,8 +136,23 @@ def _iso(epoch: float) -> str:
 
 
 # --- response headers and access log ---------------------------------------------------------------------
+def _came_over_https(request: web.Request) -> bool:
+    settings = _state(request).settings
+    forwarded = request.headers.getall("X-Forwarded-Proto", [])
+    return proxies.came_over_https(request.secure, request.remote, forwarded, settings.trusted_proxies)
+
+
+def _client_address(request: web.Request) -> str:
+    settings = _state(request).settings
+    forwarded = request.headers.getall("X-Forwarded-For", [])
+    return proxies.client_address(request.remote, forwarded, settings.trusted_proxies)
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
+    headers["Server"] = SERVER_NAME
+    if _came_over_https(request):
+        headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
     # The public chat demo page runs the widget (its script, its fetch to the chat server); every other page
     # is a staff page with no script at all.
     is_chat_page = request.path == chat.CHAT_PATH and request.method in ("GET", "HEAD")
@@ -124,22 +167,69 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         headers["Cache-Control"] = "no-store"
 
 
+def _escape_char(char: str) -> str:
+    if char == "\\":
+        return "\\\\"
+    if " " < char < "\x7f":
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def loggable_path(raw_path: str, limit: int = ACCESS_LOG_PATH_LIMIT) -> str:
+    """The path as sent (percent-escapes left as they are, so `%0a` stays three characters), without the query
+    string, with anything but printable ASCII written as an escape: no request can start a forged log line."""
+    path = raw_path.split("?", 1)[0]
+    escaped = "".join(_escape_char(char) for char in path[:limit])
+    return escaped + "..." if len(path) > limit else escaped
+
+
 class PathOnlyAccessLogger(AbstractAccessLogger):
-    """Method, path (never the query string), status and time: no bodies, no visitor data."""
+    """Method, raw path (never the query string), status and time: no bodies, no visitor data."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
+        self.logger.info("%s %s %s %.3fs", request.method, loggable_path(request.raw_path), response.status, time)
 
 
 # --- sessions and CSRF -----------------------------------------------------------------------------------
 async def _current_session(request: web.Request) -> Optional[StaffSession]:
+    """The live session of this request's cookie: not expired, not idle too long, opened with the current
+    password. A session that fails is deleted; a live one has its last use recorded."""
     token = request.cookies.get(auth.SESSION_COOKIE)
     if not token or len(token) > 200:
         return None
     state = _state(request)
-    return await _in_thread(
-        state.store.get_session, auth.session_token_hash(token, state.settings.inbox_session_secret)
+    token_hash = auth.session_token_hash(token, state.settings.inbox_session_secret)
+    session = await _in_thread(state.store.get_session, token_hash)
+    if session is None:
+        return None
+    now = time.time()
+    live = auth.session_is_live(
+        now=now,
+        expires_at=session.expires_at,
+        last_seen_at=session.last_seen_at,
+        idle_timeout_s=state.settings.inbox_session_idle_minutes * 60.0,
+        credential=session.credential,
+        current=state.credential,
     )
+    if not live:
+        await _in_thread(state.store.delete_session, token_hash)
+        return None
+    if now - session.last_seen_at >= auth.SESSION_TOUCH_INTERVAL_S:
+        await _in_thread(state.store.touch_session, token_hash, now)
+    return session
+
+
+async def _read_form(request: web.Request) -> Optional[Any]:
+    """The posted form, or None when it cannot be parsed (bad encoding, broken multipart, unknown charset): the
+    caller answers 400. A body over the size cap still raises 413."""
+    try:
+        return await request.post()
+    except web.HTTPException:
+        raise
+    except (ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
+        logger.info("unreadable form on %s (%s)", request.method, type(exc).__name__)
+        return None
 
 
 def _set_cookie(response: web.StreamResponse, settings: Any, name: str, value: str, max_age: int, path: str) -> None:
@@ -166,7 +256,9 @@ def staff_only(handler: StaffHandler) -> Handler:
             return _html(views.message_page("Signed out", "Please sign in again."), status=401)
         form = None
         if request.method == "POST":
-            form = await request.post()
+            form = await _read_form(request)
+            if form is None:
+                return _html(views.message_page("Bad request", "The form could not be read; reload the page."), 400)
             given = form.get("csrf_token")
             if not isinstance(given, str) or not auth.tokens_match(session.csrf_token, given):
                 return _html(views.message_page("Forbidden", "The form expired; reload the page."), status=403)
@@ -192,10 +284,44 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     return _login_response(request)
 
 
+def _wait_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+async def _upgrade_password_hash(state: InboxState, password: str) -> None:
+    """After a correct sign-in with a hash cheaper than the current cost: re-hash, keep it, move the sessions of
+    the old hash over (same password, so nobody is signed out). A failure leaves the old hash in use."""
+    async with state.password_upgrade:
+        if not needs_upgrade(state.admin_password_hash, state.password_cost):
+            return  # a concurrent sign-in upgraded it
+        settings = state.settings
+        try:
+            async with state.password_checks:
+                new_hash = await _in_thread(hash_password, password, state.password_cost)
+            await _in_thread(store_upgraded_hash, settings.inbox_admin_password_hash, settings.data_dir, new_hash)
+        except (OSError, ValueError, MemoryError) as exc:
+            logger.warning("staff password hash upgrade failed (%s); the old hash stays in use", type(exc).__name__)
+            return
+        old_credential = state.credential
+        state.admin_password_hash = new_hash
+        await _in_thread(state.store.rebind_sessions, old_credential, state.credential)
+        cost = state.password_cost
+        logger.info("staff password hash upgraded to scrypt N=%d r=%d p=%d", cost.n, cost.r, cost.p)
+        if settings.inbox_admin_password_hash.strip():
+            logger.warning(
+                "INBOX_ADMIN_PASSWORD_HASH has an older scrypt cost; the upgraded hash is kept in DATA_DIR. "
+                "Replace the setting with a new hash (python -m services.inbox.passwords)."
+            )
+
+
 async def login_submit(request: web.Request) -> web.StreamResponse:
     state = _state(request)
     settings = state.settings
-    form = await request.post()
+    form = await _read_form(request)
+    if form is None:
+        return _login_response(request, "The sign-in form could not be read. Reload the page and try again.", 400)
     cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE)
     given = form.get("csrf_token")
     expected = auth.login_csrf_token(cookie, settings.inbox_session_secret) if cookie else None
@@ -205,27 +331,33 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = form.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(username) > 200 or len(password) > 1024:
         return _login_response(request, "Enter your username and password.", status=400)
-    keys = (f"addr:{request.remote or 'unknown'}", f"user:{username}")
-    if any(state.limiter.is_blocked(key) for key in keys):
-        return _login_response(request, "Too many failed attempts; wait a few minutes and try again.", status=429)
-    ok = await _in_thread(
-        auth.check_credentials, username, password, settings.inbox_admin_user, state.admin_password_hash
-    )
+    # The attempt is reserved (counted as a failure) before the password check, so concurrent guesses from one
+    # address see each other; only a correct password gives it back.
+    attempt = state.throttle.reserve(_client_address(request), username)
+    if isinstance(attempt, auth.Refusal):
+        wait = _wait_words(attempt.retry_after_s)
+        response = _login_response(request, f"Too many failed tries. Wait {wait} and try again.", status=429)
+        response.headers["Retry-After"] = str(attempt.retry_after_s)
+        return response
+    async with state.password_checks:
+        ok = await _in_thread(
+            auth.check_credentials, username, password, settings.inbox_admin_user, state.admin_password_hash
+        )
     if not ok:
-        for key in keys:
-            state.limiter.record_failure(key)
         logger.info("inbox sign-in failed")
         return _login_response(request, "Wrong username or password.", status=401)
-    for key in keys:
-        state.limiter.reset(key)
+    state.throttle.succeeded(attempt)
+    if needs_upgrade(state.admin_password_hash, state.password_cost):
+        await _upgrade_password_hash(state, password)
     token, csrf_token = auth.new_token(), auth.new_token()
-    expires_at = _dt.datetime.now(tz=_dt.timezone.utc).timestamp() + auth.SESSION_TTL_S
+    expires_at = time.time() + auth.SESSION_TTL_S
     await _in_thread(
         state.store.create_session,
         auth.session_token_hash(token, settings.inbox_session_secret),
         username,
         csrf_token,
         expires_at,
+        state.credential,
     )
     response = _redirect("/")
     _set_cookie(response, settings, auth.SESSION_COOKIE, token, auth.SESSION_TTL_S, "/")
@@ -432,6 +564,9 @@ def _store_context() -> Callable[[web.Application], Any]:
     async def context(app: web.Application) -> Any:
         state = app[STATE]
         await _in_thread(state.store.create_tables)
+        revoked = await _in_thread(state.store.delete_sessions_not_opened_with, state.credential)
+        if revoked:
+            logger.info("signed out %d staff sessions opened with another password", revoked)
         yield
         await _in_thread(state.store.dispose)
 
@@ -484,15 +619,34 @@ def _housekeeping_context() -> Callable[[web.Application], Any]:
     return context
 
 
-def create_app(settings: Any) -> web.Application:
+def _hide_server_version() -> None:
+    """aiohttp answers a request it cannot parse (400) before any app hook runs, with its module default
+    `Server: Python/3.x aiohttp/3.y`; that default is the only place such an answer reads it from."""
+    web_response.SERVER_SOFTWARE = SERVER_NAME
+
+
+def create_app(
+    settings: Any, *, password_cost: ScryptCost = CURRENT_COST, throttle: Optional[auth.SignInThrottle] = None
+) -> web.Application:
+    """The inbox app. Weak secrets stop it here (one line each). `password_cost` and `throttle` exist for tests
+    (a cheaper scrypt, a throttle with other limits); the process always runs the defaults."""
+    refuse_to_start(inbox_secret_problems(settings))
+    _hide_server_version()
     admin_hash = resolve_admin_password_hash(
         settings.inbox_admin_password_hash,
         settings.data_dir,
         settings.inbox_admin_user,
         announce=lambda message: print(message, flush=True),
+        cost=password_cost,
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app[STATE] = InboxState(settings=settings, store=InboxStore(settings.database_url), admin_password_hash=admin_hash)
+    app[STATE] = InboxState(
+        settings=settings,
+        store=InboxStore(settings.database_url),
+        admin_password_hash=admin_hash,
+        throttle=throttle or auth.SignInThrottle(),
+        password_cost=password_cost,
+    )
     app.on_response_prepare.append(_security_headers)
     app.cleanup_ctx.append(_store_context())
     app.cleanup_ctx.append(_outbox_context())

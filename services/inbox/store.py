@@ -1,8 +1,11 @@
 """The inbox's tables (SQLAlchemy Core, works on 1.4 and 2.0, SQLite and PostgreSQL).
 
 - `inbox_events`: every delivered event once, keyed by its Idempotency-Key, with the staff-facing status.
+- `inbox_received_ids`: the id of every event ever stored, kept after retention purges the event, so a replay of
+  a purged event is still a duplicate (an id and a time only: no health information).
 - `inbox_status_changes`: who moved an event from which status to which, and when.
-- `inbox_sessions`: server-side staff sessions (only a hash of the cookie token is stored).
+- `inbox_sessions`: server-side staff sessions (only a hash of the cookie token is stored), with when each was
+  last used (idle timeout) and which password it was opened with (a new password hash revokes it).
 
 All methods are synchronous; the web app calls them in a worker thread.
 """
@@ -34,6 +37,13 @@ inbox_events = sa.Table(
     sa.Index("ix_inbox_events_type_received", "type", "received_at"),
 )
 
+inbox_received_ids = sa.Table(
+    "inbox_received_ids",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("received_at", sa.Float, nullable=False),
+)
+
 inbox_status_changes = sa.Table(
     "inbox_status_changes",
     metadata,
@@ -53,7 +63,12 @@ inbox_sessions = sa.Table(
     sa.Column("csrf_token", sa.String(128), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
+    sa.Column("last_seen_at", sa.Float, nullable=False, server_default="0"),
+    sa.Column("credential", sa.String(64), nullable=False, server_default=""),
 )
+# Added to inbox_sessions after it first shipped; create_tables adds them to an older table (old rows get the
+# defaults, so their sessions count as idle and opened with no known password: signed out once).
+_SESSION_COLUMNS_ADDED = ("last_seen_at", "credential")
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,8 @@ class StaffSession:
     username: str
     csrf_token: str
     expires_at: float
+    last_seen_at: float = 0.0
+    credential: str = ""
 
 
 class UnknownStatus(ValueError):
@@ -119,6 +136,25 @@ class InboxStore:
 
     def create_tables(self) -> None:
         metadata.create_all(self.engine)
+        self._add_missing_session_columns()
+        self._backfill_received_ids()
+
+    def _add_missing_session_columns(self) -> None:
+        present = {column["name"] for column in sa.inspect(self.engine).get_columns("inbox_sessions")}
+        with self.engine.begin() as conn:
+            for name in _SESSION_COLUMNS_ADDED:
+                if name not in present:
+                    column = inbox_sessions.c[name]
+                    ddl = sa.schema.CreateColumn(column).compile(dialect=self.engine.dialect)
+                    conn.execute(sa.text(f"ALTER TABLE inbox_sessions ADD COLUMN {ddl}"))
+
+    def _backfill_received_ids(self) -> None:
+        """Events stored before the tombstone table existed get their tombstone (once; then a no-op)."""
+        missing = sa.select(inbox_events.c.id, inbox_events.c.received_at).where(
+            ~sa.exists().where(inbox_received_ids.c.id == inbox_events.c.id)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(inbox_received_ids.insert().from_select(["id", "received_at"], missing))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -127,17 +163,20 @@ class InboxStore:
     def add_event(
         self, event_id: str, event_type: str, created_at: str, body: dict, received_at: Optional[float] = None
     ) -> bool:
-        """Store an event once; False when this id was already stored (insert-or-ignore by primary key)."""
+        """Store an event once; False when this id was ever stored before, even if retention purged it since
+        (its tombstone in inbox_received_ids stays)."""
+        received = time.time() if received_at is None else received_at
         values = {
             "id": event_id,
             "type": event_type,
-            "received_at": time.time() if received_at is None else received_at,
+            "received_at": received,
             "created_at": created_at,
             "body": json.dumps(body, ensure_ascii=False, sort_keys=True),
             "status": initial_status(event_type),
         }
         try:
             with self.engine.begin() as conn:
+                conn.execute(inbox_received_ids.insert().values(id=event_id, received_at=received))
                 conn.execute(inbox_events.insert().values(**values))
         except IntegrityError:
             return False
@@ -205,31 +244,72 @@ class InboxStore:
             ]
 
     # sessions -----------------------------------------------------------------------------------------------
-    def create_session(self, token_hash: str, username: str, csrf_token: str, expires_at: float) -> None:
-        now = time.time()
+    def create_session(
+        self,
+        token_hash: str,
+        username: str,
+        csrf_token: str,
+        expires_at: float,
+        credential: str = "",
+        now: Optional[float] = None,
+    ) -> None:
+        current = time.time() if now is None else now
         with self.engine.begin() as conn:
-            conn.execute(inbox_sessions.delete().where(inbox_sessions.c.expires_at < now))
+            conn.execute(inbox_sessions.delete().where(inbox_sessions.c.expires_at < current))
             conn.execute(
                 inbox_sessions.insert().values(
                     token_hash=token_hash,
                     username=username,
                     csrf_token=csrf_token,
-                    created_at=now,
+                    created_at=current,
                     expires_at=expires_at,
+                    last_seen_at=current,
+                    credential=credential,
                 )
             )
 
     def get_session(self, token_hash: str, now: Optional[float] = None) -> Optional[StaffSession]:
+        """The session as stored, or None when unknown or past its absolute expiry (the caller checks idleness
+        and the credential: auth.session_is_live)."""
         current = time.time() if now is None else now
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(inbox_sessions).where(inbox_sessions.c.token_hash == token_hash)).first()
         if row is None or float(row._mapping["expires_at"]) <= current:
             return None
         m = row._mapping
-        return StaffSession(username=m["username"], csrf_token=m["csrf_token"], expires_at=float(m["expires_at"]))
+        return StaffSession(
+            username=m["username"],
+            csrf_token=m["csrf_token"],
+            expires_at=float(m["expires_at"]),
+            last_seen_at=float(m["last_seen_at"]),
+            credential=m["credential"],
+        )
+
+    def touch_session(self, token_hash: str, now: Optional[float] = None) -> None:
+        current = time.time() if now is None else now
+        with self.engine.begin() as conn:
+            conn.execute(
+                inbox_sessions.update().where(inbox_sessions.c.token_hash == token_hash).values(last_seen_at=current)
+            )
+
+    def rebind_sessions(self, old_credential: str, new_credential: str) -> None:
+        """The same password re-hashed (a cost upgrade): its sessions stay signed in."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                inbox_sessions.update()
+                .where(inbox_sessions.c.credential == old_credential)
+                .values(credential=new_credential)
+            )
+
+    def delete_sessions_not_opened_with(self, credential: str) -> int:
+        """Revoke every session opened with another password (at start, after the hash changed)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(inbox_sessions.delete().where(inbox_sessions.c.credential != credential))
+        return int(result.rowcount or 0)
 
     def purge_closed(self, before: float) -> int:
-        """Delete closed leads and alerts received before `before` (epoch seconds), with their history."""
+        """Delete closed leads and alerts received before `before` (epoch seconds), with their history. Their
+        ids stay in inbox_received_ids, so a replay of one is still a duplicate."""
         closed_old = sa.select(inbox_events.c.id).where(
             inbox_events.c.status == "closed", inbox_events.c.received_at < before
         )

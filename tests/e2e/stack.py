@@ -23,7 +23,7 @@ from aiohttp import web
 from bot.handoff.signing import SIGNATURE_HEADER, verify
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SECRET = "e2e-handoff-secret"
+SECRET = "e2e-handoff-secret-Zt4Wq8Lm2Xp6Rn9Kv3Hb7Jd1"  # 32+ random bytes, as the stack demands
 # The SMS channel verifies Twilio's signature against the public URL (a proxy in front of the loopback port).
 TWILIO_AUTH_TOKEN = "e2e-twilio-auth-token"
 SMS_PUBLIC_URL = "https://haven.example.org"

@@ -19,7 +19,7 @@ from tests.e2e.test_screening_e2e import QUALIFIED_CLICKER
 from tests.e2e.visitor import Visitor
 
 STAFF_PASSWORD = "correct horse battery staple"
-API_TOKEN = "e2e-inbox-api-token"
+API_TOKEN = "e2e-inbox-api-token-Pw5Nc9Qr3Ls7Tx1Mv8Bk4Gy2"  # 32+ random bytes
 XSS_NAME = "<script>alert(1)</script>"
 
 

@@ -18,13 +18,19 @@ from bot.handoff import events
 from bot.handoff.signing import encode_event, sign
 from bot.settings import load_settings
 from services.inbox.app import STATE, create_app
-from services.inbox.passwords import hash_password
+from services.inbox.auth import SignInThrottle
+from services.inbox.passwords import ScryptCost, hash_password
 
 PG_URL = os.environ.get("HAVEN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_USER = "staff"
 ADMIN_PASSWORD = "correct horse battery staple"
-HANDOFF_SECRET = "test-handoff-secret-" + "x" * 20
-API_TOKEN = "test-api-token-" + "y" * 20
+# Secrets of the strength the inbox demands at start (32 random bytes, as secrets.token_urlsafe(32) makes them).
+HANDOFF_SECRET = "test-handoff-K3v9Qp2LmX7wZr5TnB8yHc4Jd6Fs1Ag0"
+API_TOKEN = "test-api-token-Vb7Nq2Xr9Lm4Kp8Wz3Hy6Tc1Jd5Fs0Ag"
+SESSION_SECRET = "test-session-Qw8Er4Ty2Ui6Op9As3Df7Gh1Jk5Lz0Xc"
+# A cheap scrypt cost for the tests' sign-ins (the production cost takes ~0.5 s each); the app under test uses it
+# too, so no test hash is "upgraded" unless a test asks for that. test_inbox_passwords.py checks the real cost.
+TEST_COST = ScryptCost(n=2**10, r=8, p=1)
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
@@ -35,7 +41,7 @@ _ADMIN_HASH: Optional[str] = None
 def admin_hash() -> str:
     global _ADMIN_HASH
     if _ADMIN_HASH is None:
-        _ADMIN_HASH = hash_password(ADMIN_PASSWORD)
+        _ADMIN_HASH = hash_password(ADMIN_PASSWORD, TEST_COST)
     return _ADMIN_HASH
 
 
@@ -86,7 +92,7 @@ def make_settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv("INBOX_ADMIN_USER", ADMIN_USER)
         monkeypatch.setenv("INBOX_ADMIN_PASSWORD_HASH", admin_hash())
         monkeypatch.setenv("INBOX_API_TOKEN", API_TOKEN)
-        monkeypatch.setenv("INBOX_SESSION_SECRET", "test-session-secret-" + "z" * 20)
+        monkeypatch.setenv("INBOX_SESSION_SECRET", SESSION_SECRET)
         monkeypatch.setenv("INBOX_COOKIE_SECURE", "false")
         settings = load_settings(env_file=tmp_path / "absent.env")
         return dataclasses.replace(settings, **overrides)
@@ -115,12 +121,14 @@ async def running_inbox(
     *,
     real_outbox: bool = False,
     port: Optional[int] = None,
+    password_cost: ScryptCost = TEST_COST,
+    throttle: Optional[SignInThrottle] = None,
 ) -> AsyncIterator[TestClient]:
     """A real aiohttp server on loopback and a client with its own cookie jar.
 
     By default the outbox is a FakeOutbox; with real_outbox the app builds bot.handoff's Outbox itself.
     """
-    app = create_app(settings)
+    app = create_app(settings, password_cost=password_cost, throttle=throttle)
     if not real_outbox:
         app[STATE].outbox = outbox if outbox is not None else FakeOutbox()
     server = TestServer(app, host="127.0.0.1", port=port)

@@ -1,4 +1,5 @@
-"""`python -m services.inbox` as a real process: generated admin password, sign-in, graceful SIGTERM."""
+"""`python -m services.inbox` as a real process: generated admin password (in a private file, never on the console),
+sign-in, graceful SIGTERM, weak secrets refused at start."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import queue
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -20,10 +22,11 @@ import pytest
 from tests.services.inbox.inbox_helpers import CSRF_FIELD, HANDOFF_SECRET, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-PASSWORD_LINE = re.compile(r"username=(\S+) password=(\S+)")
+PASSWORD_LINE = re.compile(r"username=(\S+); the password is in (\S+) ")
 
 
 def _start(env: dict) -> tuple[subprocess.Popen, queue.Queue[str]]:
+    """The process, and a queue of its stdout lines (each also kept in `printed`)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "services.inbox"],
         cwd=PROJECT_ROOT,
@@ -33,8 +36,17 @@ def _start(env: dict) -> tuple[subprocess.Popen, queue.Queue[str]]:
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+
+    def pump() -> None:
+        for line in process.stdout:
+            PRINTED.append(line)
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     return process, lines
+
+
+PRINTED: list[str] = []
 
 
 def _wait_for_password(lines: queue.Queue[str], timeout_s: float) -> Optional[re.Match]:
@@ -94,9 +106,11 @@ async def test_module_generates_password_serves_and_stops_on_sigterm(tmp_path: P
     process, lines = _start(env)
     try:
         match = _wait_for_password(lines, 20)
-        assert match is not None, "no generated password was printed"
-        username, password = match.group(1), match.group(2)
-        assert username == "frontdesk"
+        assert match is not None, "the generated password's file was not named"
+        username, password_file = match.group(1), Path(match.group(2))
+        assert username == "frontdesk" and password_file.parent == tmp_path / "data"
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        password = password_file.read_text().strip()
         base = f"http://127.0.0.1:{port}"
         await _wait_until_serving(base, process)
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
@@ -113,10 +127,11 @@ async def test_module_generates_password_serves_and_stops_on_sigterm(tmp_path: P
             process.kill()
             process.wait()
     stderr = process.stderr.read()
-    assert password not in stderr  # printed once to stdout, never logged
+    assert password not in stderr and password not in "".join(PRINTED)  # in the file only: not printed or logged
     assert "GET /login 200" in stderr and "QUERYMARKER" not in stderr  # access log without query strings
     hash_file = tmp_path / "data" / "inbox_admin.hash"
     assert hash_file.exists() and password not in hash_file.read_text()
+    assert hash_file.read_text().startswith("scrypt$131072$8$1$")  # the real process uses the production cost
 
     # A second start reuses the stored hash and prints no new password.
     process, lines = _start(env)
@@ -130,7 +145,27 @@ async def test_module_generates_password_serves_and_stops_on_sigterm(tmp_path: P
     remaining = []
     while not lines.empty():
         remaining.append(lines.get())
-    assert not any("password=" in line for line in remaining)
+    assert not any("password" in line for line in remaining)
+
+
+def test_weak_secrets_stop_the_inbox_with_one_line_each(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'haven.db'}",
+        "INBOX_PORT": str(free_port()),
+        "HANDOFF_SECRET": "e2e-handoff-secret",
+        "HANDOFF_URL": "",
+        "INBOX_API_TOKEN": "short-token",
+        "INBOX_SESSION_SECRET": "",  # generated under DATA_DIR: strong
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "services.inbox"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["HANDOFF_SECRET", "INBOX_API_TOKEN"], result.stderr
+    assert "e2e-handoff-secret" not in result.stderr and "short-token" not in result.stderr
 
 
 def test_no_deliverer_is_still_accepted_and_changes_nothing() -> None:
