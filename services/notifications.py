@@ -324,8 +324,12 @@ class Notifier:
                 except asyncio.TimeoutError:
                     pass
         finally:
-            for sender in self.senders.values():
-                await sender.close()
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the senders' connections (run_forever does it when it stops)."""
+        for sender in self.senders.values():
+            await sender.close()
 
     def _delay(self, item: NotificationItem) -> float:
         cap = self.crisis_backoff_cap_s if item.event_type == CRISIS_ALERT else self.backoff_cap_s
