@@ -196,3 +196,32 @@ def test_texts_are_plain_words_one_sms_and_carry_only_the_link(event_type):
 def test_message_id_is_derived_from_the_notification_id_and_the_senders_domain():
     assert message_id("abc", "alerts@haven.example") == "<abc@haven.example>"
     assert message_id("abc", "no-at-sign") == "<abc@haven-prescreen.invalid>"
+
+
+NOTIFICATION_SETTINGS = (
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_STARTTLS",
+    "SMTP_SSL",
+    "ALERT_EMAIL_FROM",
+    "ALERT_EMAIL_TO",
+    "ALERT_SMS_TO",
+    "ALERT_SMS_FROM",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_API_BASE",
+    "NOTIFY_LEADS",
+    "INBOX_PUBLIC_URL",
+)
+
+
+def test_every_notification_setting_is_read_and_documented():
+    root = Path(__file__).resolve().parents[3]
+    settings_code = (root / "bot" / "settings.py").read_text()
+    example = (root / ".env.example").read_text()
+    doc = (root / "docs" / "notifications.md").read_text()
+    for name in NOTIFICATION_SETTINGS:
+        assert f'"{name}"' in settings_code, name
+        assert f"\n{name}=" in example, name
+        assert f"`{name}`" in doc, name
