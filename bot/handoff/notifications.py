@@ -111,7 +111,7 @@ class PlannedNotification:
 class NotificationText:
     subject: str
     body: str  # the email's plain-text body
-    sms: str  # one line
+    sms: str  # one line; short, so that with a link of up to about 90 characters it fits one SMS (160)
 
 
 def split_list(raw: str) -> tuple[str, ...]:
@@ -303,14 +303,14 @@ def notification_text(event_type: str, link: str) -> NotificationText:
             f"A new crisis alert is waiting for you in the staff app:\n\n{link}\n\n"
             "Please open it now to see who it is and how to reach them.\n"
         )
-        sms = f"{PRODUCT_NAME}: urgent: a new crisis alert is waiting for you in the staff app: {link}"
+        sms = f"{PRODUCT_NAME}: urgent: a new crisis alert is in the staff app: {link}"
     else:
         subject = f"{PRODUCT_NAME}: a new {item}"
         body = (
             f"A new {item} is waiting for you in the staff app:\n\n{link}\n\n"
             "Open it to see who it is and how to reach them.\n"
         )
-        sms = f"{PRODUCT_NAME}: a new {item} is waiting for you in the staff app: {link}"
+        sms = f"{PRODUCT_NAME}: a new {item} is in the staff app: {link}"
     return NotificationText(subject=subject, body=body, sms=sms)
 
 

@@ -187,6 +187,9 @@ def test_texts_are_plain_words_one_sms_and_carry_only_the_link(event_type):
     # Readability of the words around the link (a URL is not prose).
     for words in (text.subject, text.body.replace(link, "the link"), text.sms.replace(link, "the link")):
         assert flesch_kincaid_grade(words) <= 8, words
+    # A clinic's own long address still fits one SMS: a 50-character INBOX_PUBLIC_URL (a 94-character link).
+    long_link = item_link("https://" + "x" * 34 + ".example", event_type, EVENT_ID)
+    assert len(notification_text(event_type, long_link).sms) <= 160
     if event_type == CRISIS_ALERT:
         assert "urgent" in text.subject and "urgent" in text.sms
     else:
