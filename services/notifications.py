@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Callable, Mapping, Optional, Protocol
 import aiohttp
 
 from bot.handoff.backoff import next_delay
-from bot.handoff.events import CALLBACK_REQUESTED, CRISIS_ALERT, LEAD_CREATED
-from bot.handoff.notification_store import NotificationItem, NotificationStore
+from bot.handoff.events import CRISIS_ALERT
+from bot.handoff.notification_store import NOTIFIABLE_TYPES, NotificationItem, NotificationStore
 from bot.handoff.notifications import (
     EMAIL,
     SMS,
@@ -55,7 +55,7 @@ PLAN_BATCH_SIZE = 50
 MAX_LOOP_PAUSE_S = 30.0
 # Every type that can ever be notified is planned, also while it is not notified (a plan with no
 # notifications): turning NOTIFY_LEADS or a channel on later does not send staff a week of old items.
-PLANNED_TYPES = (CRISIS_ALERT, LEAD_CREATED, CALLBACK_REQUESTED)
+PLANNED_TYPES = NOTIFIABLE_TYPES
 
 
 def _utcnow() -> datetime:

@@ -22,13 +22,16 @@ from typing import Callable, Dict, Iterable, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.handoff.events import CRISIS_ALERT, format_timestamp
+from bot.handoff.events import CALLBACK_REQUESTED, CRISIS_ALERT, LEAD_CREATED, format_timestamp
 from bot.handoff.notifications import PlannedNotification
 from bot.handoff.outbox import _create_engine, outbox_events, priority_for
 
 PLANS_TABLE = "outbox_notification_plans"
 NOTIFICATIONS_TABLE = "outbox_notifications"
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+# Every type that can ever be notified (whether it is depends on the settings).
+NOTIFIABLE_TYPES = (CRISIS_ALERT, LEAD_CREATED, CALLBACK_REQUESTED)
+BASELINE_AGE_S = 3600.0
 MAX_ERROR_CHARS = 300
 
 metadata = sa.MetaData()
@@ -95,6 +98,7 @@ class NotificationStore:
         self._create_tables()
 
     def _create_tables(self) -> None:
+        first_time = not sa.inspect(self._engine).has_table(PLANS_TABLE)
         # The outbox table too: the planner joins it, and this store may open the database first.
         for create in (lambda: outbox_events.create(self._engine, checkfirst=True), self._create_own_tables):
             try:
@@ -102,9 +106,24 @@ class NotificationStore:
             except sa.exc.DBAPIError:  # two processes starting together: the loser retries and finds them
                 time.sleep(0.2)
                 create()
+        if first_time:
+            self._baseline(time.time())
 
     def _create_own_tables(self) -> None:
         metadata.create_all(self._engine, checkfirst=True)
+
+    def _baseline(self, now: float) -> None:
+        """The first start on a database that already has an outbox (an upgrade): events older than
+        BASELINE_AGE_S count as planned with nobody, so staff are not sent the week of old items the outbox
+        keeps. Newer ones are planned as usual: an alert from just before the upgrade is still told."""
+        older = now - BASELINE_AGE_S
+        query = sa.select(outbox_events.c.id, outbox_events.c.type).where(
+            outbox_events.c.type.in_(NOTIFIABLE_TYPES), outbox_events.c.created_at < older
+        )
+        with self._engine.begin() as conn:
+            rows = conn.execute(query).fetchall()
+        for row in rows:
+            self.plan_event(str(row.id), str(row.type), [], now)  # False (already planned) is fine
 
     def close(self) -> None:
         self._engine.dispose()

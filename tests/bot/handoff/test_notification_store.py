@@ -147,3 +147,28 @@ def test_purge_drops_old_sent_rows_and_spent_plans_but_keeps_pending_and_dead(da
     assert store.plan_new(TYPES, two_each) == 0  # nothing comes back
     store.close()
     outbox.close()
+
+
+def test_the_first_start_on_an_existing_outbox_plans_old_events_with_nobody_and_new_ones_as_usual(database_url):
+    """An upgrade: the outbox already keeps a week of events. Staff are told of the recent ones only."""
+    outbox = Outbox(database_url)
+    old, recent = make_crisis_event(1, conversation_id="old"), make_crisis_event(2, conversation_id="recent")
+    outbox.enqueue(old)
+    outbox.enqueue(recent)
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE outbox_events SET created_at = :at WHERE id = :id"),
+            {"at": time.time() - 2 * 86400, "id": old["id"]},
+        )
+    engine.dispose()
+    store = NotificationStore(database_url)
+    assert store.plan_new(TYPES, two_each) == 2
+    assert {r.event_id for r in rows(database_url, notifications)} == {recent["id"]}
+    assert {r.event_id for r in rows(database_url, notification_plans)} == {old["id"], recent["id"]}
+    again = NotificationStore(database_url)  # later starts baseline nothing more
+    outbox.enqueue(make_crisis_event(3, conversation_id="later"))
+    assert again.plan_new(TYPES, two_each) == 2
+    again.close()
+    store.close()
+    outbox.close()
