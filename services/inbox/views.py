@@ -141,7 +141,7 @@ def _backlog_section(backlog: OutboxBacklog) -> str:
         return '<section class="backlog"><h2>Outbox</h2><p class="warning">Outbox not available.</p></section>'
     age = backlog.oldest_pending_age_s
     age_text = f"; oldest pending {int(age)} s" if isinstance(age, (int, float)) and age else ""
-    css = "backlog problem" if (backlog.dead or 0) > 0 else "backlog"
+    css = "backlog problem" if (backlog.dead or 0) > 0 or (backlog.notifications_dead or 0) > 0 else "backlog"
     rows = (
         "<tr>"
         f"<td>{esc(dead.get('id') or dead.get('event_id'))}</td>"

@@ -34,7 +34,7 @@ async def test_dead_and_waiting_notifications_are_shown_to_staff_with_a_link_to_
         async with running_inbox(make_settings(database_url), real_outbox=True) as client:
             await sign_in(client)
             text = await (await client.get("/")).text()
-        assert "Staff notifications" in text
+        assert "Staff notifications" in text and 'class="backlog problem"' in text
         assert "Waiting to be sent: 1; could not be sent (dead): 1" in text
         assert f'href="/alerts/{event["id"]}"' in text and "SMTP login refused (535)" in text
         assert "oncall@haven.example" not in text and "+18185550100" not in text
