@@ -345,6 +345,8 @@ async def test_two_deliverers_send_each_notification_once(stores, smtp_server, t
 
 
 @pytest.mark.asyncio
+# Plain AUTH is fine on loopback in a test (the product refuses it elsewhere: bot/handoff/notifications.py).
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 async def test_smtp_login_and_a_wrong_password(stores, database_url):
     outbox, store = stores
     server = SmtpServer(username="haven", password="right-password").start()
