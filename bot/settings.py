@@ -191,6 +191,22 @@ class Settings:
     handoff_allow_insecure_http: bool = False
     trusted_proxies: Tuple[str, ...] = ()
     inbox_session_idle_minutes: float = 30.0
+    # Staff notifications of crisis alerts (and, with NOTIFY_LEADS, leads) by email and SMS, sent by the
+    # deliverer (bot/handoff/notifications.py checks them; docs/notifications.md). Empty: notifications off.
+    smtp_host: str = ""
+    smtp_port: int = 0  # 0: 465 with SMTP_SSL, 587 with SMTP_STARTTLS, else 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    alert_email_from: str = ""
+    alert_email_to: str = ""
+    alert_sms_to: str = ""
+    alert_sms_from: str = ""
+    twilio_account_sid: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    notify_leads: bool = False
+    inbox_public_url: str = ""
 
     @property
     def chat_server_url(self) -> str:
@@ -260,5 +276,19 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         handoff_allow_insecure_http=_env_bool("HANDOFF_ALLOW_INSECURE_HTTP", False),
         trusted_proxies=parse_trusted_proxies(_env("TRUSTED_PROXIES")),
         inbox_session_idle_minutes=_env_float("INBOX_SESSION_IDLE_MINUTES", 30.0),
+        smtp_host=_env("SMTP_HOST"),
+        smtp_port=_env_int("SMTP_PORT", 0),
+        smtp_username=_env("SMTP_USERNAME"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_starttls=_env_bool("SMTP_STARTTLS", True),
+        smtp_ssl=_env_bool("SMTP_SSL", False),
+        alert_email_from=_env("ALERT_EMAIL_FROM"),
+        alert_email_to=_env("ALERT_EMAIL_TO"),
+        alert_sms_to=_env("ALERT_SMS_TO"),
+        alert_sms_from=_env("ALERT_SMS_FROM"),
+        twilio_account_sid=_env("TWILIO_ACCOUNT_SID"),
+        twilio_api_base=_env("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
+        notify_leads=_env_bool("NOTIFY_LEADS", False),
+        inbox_public_url=_env("INBOX_PUBLIC_URL").rstrip("/"),
         **_chat_settings(),
     )

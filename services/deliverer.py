@@ -4,6 +4,8 @@ Its own process, `python -m services.deliverer` (the launcher supervises it besi
 go out to HANDOFF_URL whether or not the staff inbox runs). It also owns the outbox's retention: every hour it
 deletes events delivered more than OUTBOX_RETENTION_DAYS ago. Database calls run in a worker thread so the
 event loop never waits on disk. Log lines carry event id and type only, never bodies.
+The same process tells on-call staff of crisis alerts (and, with NOTIFY_LEADS, leads) by email and SMS
+(services/notifications.py, docs/notifications.md).
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ import aiohttp
 
 from bot.handoff.backoff import next_delay
 from bot.handoff.events import CRISIS_ALERT
+from bot.handoff.notification_store import NotificationStore
+from bot.handoff.notifications import notification_setup, off_reason
 from bot.handoff.outbox import Outbox, OutboxItem
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+from services.notifications import Notifier
+from services.notifications import describe as describe_notifications
+from services.notifications import run_retention as run_notification_retention
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -281,12 +288,26 @@ async def run_retention(
             pass
 
 
-async def _serve(deliverer: Deliverer, retention_days: float) -> None:
+async def _serve(deliverer: Deliverer, retention_days: float, notifier: Optional[Notifier] = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await asyncio.gather(deliverer.run_forever(stop), run_retention(deliverer.outbox, retention_days, stop))
+    tasks = [deliverer.run_forever(stop), run_retention(deliverer.outbox, retention_days, stop)]
+    if notifier is not None:
+        tasks += [notifier.run_forever(stop), run_notification_retention(notifier.store, retention_days, stop)]
+    await asyncio.gather(*tasks)
+
+
+def _notifier(settings: Settings) -> Notifier:
+    """Staff notifications: a half-configured channel is an error line and stays off (the handoff goes on);
+    none configured is one info line."""
+    setup = notification_setup(settings)
+    for error in setup.errors:
+        logger.error("%s", error)
+    off = off_reason(setup.config)
+    logger.info("%s", off or describe_notifications(setup.config))
+    return Notifier.from_settings(NotificationStore(settings.database_url), setup.config, settings)
 
 
 def main() -> int:
@@ -299,9 +320,11 @@ def main() -> int:
     deliverer = Deliverer.from_settings(outbox, settings)
     # The URL may carry a token in its query: only where it goes is logged.
     logger.info("handoff deliverer started (to %s)", "HANDOFF_URL" if settings.handoff_url else "the staff inbox")
+    notifier = _notifier(settings)
     try:
-        asyncio.run(_serve(deliverer, settings.outbox_retention_days))
+        asyncio.run(_serve(deliverer, settings.outbox_retention_days, notifier))
     finally:
+        notifier.store.close()
         outbox.close()
     logger.info("handoff deliverer stopped")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as _dt
 import functools
 import inspect
@@ -24,6 +25,7 @@ from typing import Any, Awaitable, Callable, Optional
 from aiohttp import web, web_response
 from aiohttp.abc import AbstractAccessLogger
 
+from bot.handoff.notification_store import NotificationStore
 from bot.handoff.outbox import Outbox
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from bot.settings import inbox_secret_problems, refuse_to_start
@@ -80,6 +82,7 @@ class InboxState:
     )
     password_upgrade: asyncio.Lock = dc_field(default_factory=asyncio.Lock)
     outbox: Any = None
+    notifications: Any = None  # the deliverer's staff-notification rows (bot/handoff/notification_store.py)
 
     @property
     def credential(self) -> str:
@@ -395,12 +398,29 @@ async def _backlog(state: InboxState) -> views.OutboxBacklog:
         return views.OutboxBacklog(available=False)
 
 
+async def _with_notifications(state: InboxState, backlog: views.OutboxBacklog) -> views.OutboxBacklog:
+    if state.notifications is None or not backlog.available:
+        return backlog
+    try:
+        stats = await _in_thread(state.notifications.stats)
+        dead = await _in_thread(state.notifications.list_dead, DEAD_EVENTS_SHOWN)
+    except Exception as exc:  # noqa: BLE001 - the list must still show when the notifications are unreadable
+        logger.warning("notification stats unavailable: %s", type(exc).__name__)
+        return backlog
+    return dataclasses.replace(
+        backlog,
+        notifications_pending=stats.get("pending"),
+        notifications_dead=stats.get("dead"),
+        dead_notifications=dead,
+    )
+
+
 @staff_only
 async def index(request: web.Request, staff: StaffRequest) -> web.StreamResponse:
     state = _state(request)
     alerts = await _in_thread(state.store.list_events, ALERT_TYPES)
     leads = await _in_thread(state.store.list_events, LEAD_TYPES)
-    backlog = await _backlog(state)
+    backlog = await _with_notifications(state, await _backlog(state))
     open_alerts = [a for a in alerts if a.status == "open"]
     earlier_alerts = [a for a in alerts if a.status != "open"]
     return _html(views.list_page(open_alerts, leads, earlier_alerts, backlog, **staff.page_context))
@@ -573,6 +593,22 @@ def _store_context() -> Callable[[web.Application], Any]:
     return context
 
 
+def _notifications_context() -> Callable[[web.Application], Any]:
+    async def context(app: web.Application) -> Any:
+        state = app[STATE]
+        created_here = None
+        if state.notifications is None:
+            try:
+                state.notifications = created_here = await _in_thread(NotificationStore, state.settings.database_url)
+            except Exception as exc:  # noqa: BLE001 - the inbox serves without the notification view
+                logger.warning("notification store unavailable: %s", type(exc).__name__)
+        yield
+        if created_here is not None:
+            await _in_thread(created_here.close)
+
+    return context
+
+
 def _outbox_context() -> Callable[[web.Application], Any]:
     async def context(app: web.Application) -> Any:
         state = app[STATE]
@@ -650,6 +686,7 @@ def create_app(
     app.on_response_prepare.append(_security_headers)
     app.cleanup_ctx.append(_store_context())
     app.cleanup_ctx.append(_outbox_context())
+    app.cleanup_ctx.append(_notifications_context())
     app.cleanup_ctx.append(_housekeeping_context())
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login_submit)

@@ -35,6 +35,10 @@ class OutboxBacklog:
     dead: Optional[int] = None
     oldest_pending_age_s: Optional[float] = None
     dead_events: Sequence[dict] = dc_field(default_factory=tuple)
+    # Staff notifications (email/SMS, sent by the deliverer): None when their table cannot be read.
+    notifications_pending: Optional[int] = None
+    notifications_dead: Optional[int] = None
+    dead_notifications: Sequence[dict] = dc_field(default_factory=tuple)
 
 
 def esc(value: Any) -> str:
@@ -137,7 +141,7 @@ def _backlog_section(backlog: OutboxBacklog) -> str:
         return '<section class="backlog"><h2>Outbox</h2><p class="warning">Outbox not available.</p></section>'
     age = backlog.oldest_pending_age_s
     age_text = f"; oldest pending {int(age)} s" if isinstance(age, (int, float)) and age else ""
-    css = "backlog problem" if (backlog.dead or 0) > 0 else "backlog"
+    css = "backlog problem" if (backlog.dead or 0) > 0 or (backlog.notifications_dead or 0) > 0 else "backlog"
     rows = (
         "<tr>"
         f"<td>{esc(dead.get('id') or dead.get('event_id'))}</td>"
@@ -151,8 +155,36 @@ def _backlog_section(backlog: OutboxBacklog) -> str:
         f'<section class="{css}"><h2>Outbox</h2>'
         f"<p>Pending deliveries: {esc(backlog.pending)}; undeliverable (dead): {esc(backlog.dead)}{esc(age_text)}</p>"
         + _table(("Event", "Type", "Attempts", "Last error"), rows, "No undeliverable events.")
+        + _notifications_part(backlog)
         + "</section>"
     )
+
+
+def _notifications_part(backlog: OutboxBacklog) -> str:
+    """Email and SMS notifications to staff that wait or failed for good (each links to its item)."""
+    if backlog.notifications_pending is None:
+        return ""
+    rows = (
+        "<tr>"
+        f'<td><a href="{esc(_item_path(dead))}">{esc(dead.get("event_id"))}</a></td>'
+        f"<td>{esc(dead.get('event_type'))}</td>"
+        f"<td>{esc(dead.get('channel'))}</td>"
+        f"<td>{esc(dead.get('attempts'))}</td>"
+        f"<td>{esc(dead.get('last_error'))}</td></tr>"
+        for dead in backlog.dead_notifications
+        if isinstance(dead, dict)
+    )
+    return (
+        "<h3>Staff notifications</h3>"
+        f"<p>Waiting to be sent: {esc(backlog.notifications_pending)}; "
+        f"could not be sent (dead): {esc(backlog.notifications_dead)}</p>"
+        + _table(("Item", "Type", "Channel", "Attempts", "Last error"), rows, "No failed notifications.")
+    )
+
+
+def _item_path(notification: dict) -> str:
+    kind = "alerts" if notification.get("event_type") in ALERT_TYPES else "leads"
+    return f"/{kind}/{quote(str(notification.get('event_id') or ''), safe='')}"
 
 
 def list_page(
