@@ -240,7 +240,7 @@ def _single_number(text: str) -> Tuple[Optional[int], str]:
 # than before") and the visitor is asked which option they meant: a paraphrase must never move a score.
 _SCALE_FILLER = frozenset(
     "i i'd id i'm im i've ive would say it it's its was been has have had um umm uh uhm hmm well honestly "
-    "just probably pretty much really definitely the answer is my ok okay so yeah like that this for me over "
+    "just probably pretty much definitely the answer is my ok okay so yeah like that this for me over "
     "in of past last two 2 weeks week days lately recently ever".split()
 )
 _LEADING_NUMBER = re.compile(r"^(?:option |number |choice |#)?(\d{1,2})(?:\s*[.):=-]\s*|\s+)(?=\D)")
