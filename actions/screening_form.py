@@ -27,8 +27,8 @@ from actions.state import (
     screening_state,
     sms_phone,
 )
-from bot.conversation import KNOWN_PHONE_QUESTION_ID, current_step, is_answer_attempt, usable_known_phone
 from bot.channels import sms
+from bot.conversation import KNOWN_PHONE_QUESTION_ID, current_step, is_answer_attempt, usable_known_phone
 from bot.handoff.events import callback_requested, stable_event_id
 from bot.safety.episode import (
     PHQ9_ITEM9_ASSESSMENT,
@@ -80,9 +80,8 @@ def numbered_reask_before_reply(events: Sequence[Mapping[str, Any]], question_id
             if replied:
                 return False
             replied = True
-        elif kind == "bot" and replied:
-            if (event.get("metadata") or {}).get(NUMBERED_OPTIONS_KEY) == question_id:
-                return True
+        elif kind == "bot" and replied and (event.get("metadata") or {}).get(NUMBERED_OPTIONS_KEY) == question_id:
+            return True
     return False
 
 

@@ -366,7 +366,10 @@ def _choice(question: Question, raw: str, numbers_shown: bool) -> ParsedAnswer:
                 chosen = question.options[number - 1]
                 return ParsedAnswer(ok=True, value=chosen.value, display=chosen.title)
             return _ambiguous(
-                question, raw, _number_readings(question, number), f"There is no option {number}. Which one did you mean?"
+                question,
+                raw,
+                _number_readings(question, number),
+                f"There is no option {number}. Which one did you mean?",
             )
     lead = None if _has_numeric_titles(question) else _LEADING_NUMBER.match(norm)
     text = norm[lead.end() :] if lead else norm

@@ -61,8 +61,16 @@ def test_frequency_item_forms(text, value):
 
 @pytest.mark.parametrize(
     "text,value",
-    [("1", "not_at_all"), ("2", "several_days"), ("3", "more_than_half"), ("4", "nearly_every_day"),
-     ("option 2", "several_days"), ("#4", "nearly_every_day"), ("3.", "more_than_half"), ("three", "more_than_half")],
+    [
+        ("1", "not_at_all"),
+        ("2", "several_days"),
+        ("3", "more_than_half"),
+        ("4", "nearly_every_day"),
+        ("option 2", "several_days"),
+        ("#4", "nearly_every_day"),
+        ("3.", "more_than_half"),
+        ("three", "more_than_half"),
+    ],
 )
 def test_a_number_picks_the_numbered_option_where_the_numbers_were_shown(text, value):
     # SMS lists "Reply 1 for Not at all, 2 for ..."; so does the re-ask after an unclear reply.
@@ -187,7 +195,12 @@ def test_concern(text, value):
 
 @pytest.mark.parametrize(
     "question_id,text,value",
-    [("concern", "3", "ocd"), ("contact_best_time", "4", "any_time"), ("contact_method", "1", "call"), (YNS, "3", "not_sure")],
+    [
+        ("concern", "3", "ocd"),
+        ("contact_best_time", "4", "any_time"),
+        ("contact_method", "1", "call"),
+        (YNS, "3", "not_sure"),
+    ],
 )
 def test_other_choices_take_a_number_only_where_shown(question_id, text, value):
     question = question_by_id(question_id)
