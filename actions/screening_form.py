@@ -42,7 +42,7 @@ from bot.safety.responses import followup_reply
 from bot.screening.answers import parse_answer
 from bot.screening.flow import record_answer
 from bot.screening.lead import contact_summary
-from bot.screening.model import ParsedAnswer, Question, Step
+from bot.screening.model import AMBIGUOUS, ParsedAnswer, Question, Step
 from bot.screening.scoring import risk_item_positive
 from bot.screening.state import CALLBACK_OFFER_ID, ScreeningState
 
@@ -216,7 +216,10 @@ class ValidateScreeningForm(FormValidationAction):
         text = latest_text(tracker)
         intent, confidence = latest_intent(tracker)
         parsed = parse_reply(tracker, step.question, text)
-        if not is_answer_attempt(step.question, parsed.ok, intent, confidence, text):
+        # An ambiguous reply ("3", "hardly ever") answers this question, only not clearly: it is asked about
+        # (validate_answer), whatever the classifier made of it, except that risk still interrupts.
+        addresses_question = parsed.ok or parsed.reason == AMBIGUOUS
+        if not is_answer_attempt(step.question, addresses_question, intent, confidence, text):
             return {}  # the form rejects; a rule for the interruption takes over, then the question is asked again
         return {FORM_SLOT: text}
 

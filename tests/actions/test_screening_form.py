@@ -245,3 +245,17 @@ async def test_an_item_asked_again_after_a_clinic_question_carries_its_stem(disp
     await ActionAskAnswer().run(dispatcher, tracker, domain)
     assert dispatcher.messages[-1]["buttons"]
     assert stem in dispatcher.messages[-1]["text"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("intent", ["faq", "stop", "talk_to_human"])
+async def test_an_ambiguous_reply_is_asked_about_whatever_the_classifier_thought(dispatcher, domain, intent):
+    slots = await run_form("3", dispatcher, domain, intent=intent, confidence=0.9, slots=at_gad7_item(1))
+    assert slots == {"answer": None}
+    assert dispatcher.messages[-1]["text"].startswith("Which one did you mean?")
+
+
+@pytest.mark.asyncio
+async def test_risk_in_an_ambiguous_reply_still_interrupts(dispatcher, domain):
+    slots = await run_form("3", dispatcher, domain, intent="crisis", confidence=0.9, slots=at_gad7_item(1))
+    assert "answer" not in slots and "screening" not in slots
