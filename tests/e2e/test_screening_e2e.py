@@ -138,8 +138,8 @@ def test_a_typed_number_or_vague_word_is_asked_about_never_scored(stack, reply):
     assert messages[-1]["text"].startswith("Over the last 2 weeks, how often have you been bothered by feeling")
     messages = visitor.send(reply)
     assert asked(messages) == "gad7_1", messages  # the same item again, nothing recorded
-    assert messages[0]["text"].startswith("Which one did you mean?") or "Reply 1 for Not at all" in (
-        messages[0]["text"]
+    assert (
+        messages[0]["text"].startswith("Which one did you mean?") or "Reply 1 for Not at all" in (messages[0]["text"])
     ), messages
     assert all("numbered_options" not in m for m in messages)  # the marker stays in the tracker
     messages = visitor.send("2")  # in reply to the numbered list: 2 for Several days

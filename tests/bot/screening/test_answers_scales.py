@@ -258,3 +258,16 @@ def test_phq9_item9_tells_a_clear_not_at_all_from_an_unclear_reply(text, candida
     assert parsed.candidates == candidates
     for clear in ("Not at all", "never", "no", "not once"):
         assert parse_answer(question, clear).value == "not_at_all"
+
+
+def test_the_re_asks_read_at_grade_8_or_below():
+    from bot.readability import flesch_kincaid_grade
+    from bot.screening.content import content
+
+    for question in content().questions.values():
+        if question.kind != "choice" or question.options[0].title[:1].isdigit():
+            continue
+        for text in ("3", "0", "sometimes but often", "rarely"):
+            parsed = parse_answer(question, text, numbers_shown=text == "0")
+            if parsed.numbered:
+                assert flesch_kincaid_grade(parsed.error) <= 8.0, (question.id, parsed.error)
