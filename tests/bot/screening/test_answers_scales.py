@@ -185,7 +185,7 @@ YES_NO_ITEM = [
     ("No", "no"),
     ("no", "no"),
     ("nope", "no"),
-    ("not really", "no"),
+    ("not really", ASK),  # a hedged No; once recorded a firm No
     ("no, I haven't", "no"),
     ("never", "no"),
     ("maybe", ASK),
@@ -221,6 +221,11 @@ def test_oci4_distress_scale_replies(text, expected):
 @pytest.mark.parametrize("text,expected", YES_NO_ITEM)
 def test_pcptsd5_item_replies(text, expected):
     _check("pcptsd5_3", text, expected)
+
+
+@pytest.mark.parametrize("question_id", ["ci_liver", "pcptsd5_trauma", "tx_therapy"])
+def test_a_hedged_no_is_not_a_firm_no(question_id):
+    assert not parse_answer(question_by_id(question_id), "not really").ok
 
 
 def test_each_scale_table_has_at_least_60_replies():
