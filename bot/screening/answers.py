@@ -236,8 +236,9 @@ def _single_number(text: str) -> Tuple[Optional[int], str]:
 
 # Words a reply to a scale question (options with scores, like "Not at all" ... "Nearly every day") may hold
 # around an option's words without changing what it says: "I'd say several days", "pretty much every day
-# honestly". Any other word qualifies the option ("almost never", "every so often", "not every day", "a lot less
-# than before") and the visitor is asked which option they meant: a paraphrase must never move a score.
+# honestly". Any other word qualifies the option ("almost never", "not every day", "a lot less than before") and
+# the visitor is asked which option they meant: a paraphrase must never move a score. (The longest synonym wins,
+# so "every so often", a Several days synonym, is never read as "often".)
 _SCALE_FILLER = frozenset(
     "i i'd id i'm im i've ive would say it it's its was been has have had um umm uh uhm hmm well honestly "
     "just probably pretty much definitely the answer is my ok okay so yeah like that this for me over "
@@ -340,37 +341,32 @@ def _leftover_words(norm: str, spans: Sequence[Tuple[int, int]]) -> List[str]:
     return _TOKENS.findall(" ".join(kept))
 
 
-def _choice(question: Question, raw: str, numbers_shown: bool) -> ParsedAnswer:
-    norm = normalise(raw)
-    if not norm:
-        return _fail(question, raw=raw)
-    words = answer_words()
-    exact = _exact_lookup(question, words).get(norm)
-    if exact is not None:
-        return ParsedAnswer(ok=True, value=exact.value, display=exact.title)
-    if _has_numeric_titles(question):
-        # The options are numbers themselves ("0", "1", "2 or more"): a typed number is the answer.
-        number, problem = _single_number(norm)
-        if not problem and number is not None and number >= 0:
-            scored = [opt for opt in question.options if opt.score is not None and opt.score <= number]
-            if scored:
-                chosen = max(scored, key=lambda opt: opt.score or 0)
-                return ParsedAnswer(ok=True, value=chosen.value, display=chosen.title)
-    else:
-        number = _bare_number(norm)
-        if number is not None:
-            if not numbers_shown:
-                # The options were shown without numbers: "3" could be the third option or the one scored 3.
-                return _ambiguous(question, raw, _number_readings(question, number))
-            if 1 <= number <= len(question.options):
-                chosen = question.options[number - 1]
-                return ParsedAnswer(ok=True, value=chosen.value, display=chosen.title)
-            return _ambiguous(
-                question,
-                raw,
-                _number_readings(question, number),
-                f"There is no option {number}. Which one did you mean?",
-            )
+def _chosen(option: Option) -> ParsedAnswer:
+    return ParsedAnswer(ok=True, value=option.value, display=option.title)
+
+
+def _by_numeric_title(question: Question, norm: str) -> Optional[ParsedAnswer]:
+    """Options that are numbers themselves ("0", "1", "2 or more"): a typed number is the answer."""
+    number, problem = _single_number(norm)
+    if problem or number is None or number < 0:
+        return None
+    scored = [opt for opt in question.options if opt.score is not None and opt.score <= number]
+    return _chosen(max(scored, key=lambda opt: opt.score or 0)) if scored else None
+
+
+def _by_position(question: Question, raw: str, number: int, numbers_shown: bool) -> ParsedAnswer:
+    """A bare number: the option numbered so, where the numbers were shown; otherwise asked about."""
+    if not numbers_shown:
+        # The options were shown without numbers: "3" could be the third option or the one scored 3.
+        return _ambiguous(question, raw, _number_readings(question, number))
+    if 1 <= number <= len(question.options):
+        return _chosen(question.options[number - 1])
+    lead = f"There is no option {number}. Which one did you mean?"
+    return _ambiguous(question, raw, _number_readings(question, number), lead)
+
+
+def _by_words(question: Question, raw: str, norm: str, numbers_shown: bool, words: AnswerWords) -> ParsedAnswer:
+    """The one option a reply's words name, or the reason they name none for sure."""
     lead = None if _has_numeric_titles(question) else _LEADING_NUMBER.match(norm)
     text = norm[lead.end() :] if lead else norm
     options, spans, negated = _match_phrases(question, text, words)
@@ -387,10 +383,10 @@ def _choice(question: Question, raw: str, numbers_shown: bool) -> ParsedAnswer:
             return replace(_ambiguous(question, raw, (), "Please choose the one that fits best."), reason=UNRECOGNISED)
         return _fail(question, raw=raw)
     chosen = options[0]
-    if negated:
+    if negated:  # "not often", "of course not"
         return _ambiguous(question, raw, options)
     if _is_scale(question) and any(word not in _SCALE_FILLER for word in _leftover_words(text, spans)):
-        return _ambiguous(question, raw, options)  # "almost never", "every so often", "a lot less than before"
+        return _ambiguous(question, raw, options)  # "almost never", "not that often", "a lot less than before"
     if lead:
         # "3 - several days": the number must agree with the words, by the numbering shown, else by either
         # reading of an unnumbered list (its position or its score).
@@ -404,7 +400,26 @@ def _choice(question: Question, raw: str, numbers_shown: bool) -> ParsedAnswer:
         offers_not_sure = any(opt.value == "not_sure" for opt in question.options)
         if not offers_not_sure and any(_word_pattern(p).search(norm) for p in words.hedges):
             return _ambiguous(question, raw, options)
-    return ParsedAnswer(ok=True, value=chosen.value, display=chosen.title)
+    return _chosen(chosen)
+
+
+def _choice(question: Question, raw: str, numbers_shown: bool) -> ParsedAnswer:
+    norm = normalise(raw)
+    if not norm:
+        return _fail(question, raw=raw)
+    words = answer_words()
+    exact = _exact_lookup(question, words).get(norm)
+    if exact is not None:
+        return _chosen(exact)
+    if _has_numeric_titles(question):
+        by_value = _by_numeric_title(question, norm)
+        if by_value is not None:
+            return by_value
+    else:
+        number = _bare_number(norm)
+        if number is not None:
+            return _by_position(question, raw, number, numbers_shown)
+    return _by_words(question, raw, norm, numbers_shown, words)
 
 
 # --- other kinds -----------------------------------------------------------------------------------------
