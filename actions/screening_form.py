@@ -8,7 +8,7 @@ to the question that was asked (never from an entity), validated, recorded and c
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -27,6 +27,7 @@ from actions.state import (
     screening_state,
     sms_phone,
 )
+from bot.channels import sms
 from bot.conversation import KNOWN_PHONE_QUESTION_ID, current_step, is_answer_attempt, usable_known_phone
 from bot.handoff.events import callback_requested, stable_event_id
 from bot.safety.episode import (
@@ -41,11 +42,14 @@ from bot.safety.responses import followup_reply
 from bot.screening.answers import parse_answer
 from bot.screening.flow import record_answer
 from bot.screening.lead import contact_summary
-from bot.screening.model import ParsedAnswer, Question, Step
+from bot.screening.model import AMBIGUOUS, ParsedAnswer, Question, Step
 from bot.screening.scoring import risk_item_positive
 from bot.screening.state import CALLBACK_OFFER_ID, ScreeningState
 
 FORM_SLOT = "answer"
+# Metadata of a re-ask that listed a question's options with numbers ("Reply 1 for Not at all, ..."): the id of
+# that question. The reply to it may then pick an option by its number (bot.screening.answers.parse_answer).
+NUMBERED_OPTIONS_KEY = "numbered_options"
 
 # In one run of the form rasa-sdk calls required_slots three times, then extract_answer and validate_answer.
 # They read the step through this memo, so each state of the screening (the answers the run was given, then
@@ -63,6 +67,35 @@ def form_step(tracker: Tracker) -> Optional[Step]:
     if key not in memo:
         memo[key] = current_step(screening, crisis, phone)
     return memo[key]
+
+
+def numbered_reask_before_reply(events: Sequence[Mapping[str, Any]], question_id: str) -> bool:
+    """True when a bot message between the visitor's previous message and their latest one listed this
+    question's options with numbers (NUMBERED_OPTIONS_KEY). A re-ask after an interruption lists them without
+    numbers again, so a number typed then is asked about again."""
+    replied = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if replied:
+                return False
+            replied = True
+        elif kind == "bot" and replied and (event.get("metadata") or {}).get(NUMBERED_OPTIONS_KEY) == question_id:
+            return True
+    return False
+
+
+def numbers_shown(tracker: Tracker, question: Question) -> bool:
+    """Did the message the visitor replied to show this question's options with numbers?"""
+    if question.kind != "choice":
+        return False
+    if channel(tracker) == sms.CHANNEL_NAME:
+        return True  # SMS shows every button list numbered (bot.channels.sms.options_line)
+    return numbered_reask_before_reply(tracker.events, question.id)
+
+
+def parse_reply(tracker: Tracker, question: Question, text: str) -> ParsedAnswer:
+    return parse_answer(question, text, numbers_shown=numbers_shown(tracker, question))
 
 
 def buttons_for(question: Question) -> List[Dict[str, str]]:
@@ -142,6 +175,15 @@ def answer_screening_question(
     return screening, crisis
 
 
+def reask_options(dispatcher: CollectingDispatcher, question: Question, parsed: ParsedAnswer) -> None:
+    """The guidance for a reply that was not an answer. A numbered one ("Which one did you mean? Reply 1 for
+    ...") is marked with the question's id, so the next reply may answer it with a number."""
+    if parsed.numbered:
+        dispatcher.utter_message(text=parsed.error, **{NUMBERED_OPTIONS_KEY: question.id})
+    else:
+        dispatcher.utter_message(text=f"{runtime.message('reask_prefix')} {parsed.error}".strip())
+
+
 class ValidateScreeningForm(FormValidationAction):
     def name(self) -> str:
         return "validate_screening_form"
@@ -173,8 +215,11 @@ class ValidateScreeningForm(FormValidationAction):
             return {}
         text = latest_text(tracker)
         intent, confidence = latest_intent(tracker)
-        parsed = parse_answer(step.question, text)
-        if not is_answer_attempt(step.question, parsed.ok, intent, confidence, text):
+        parsed = parse_reply(tracker, step.question, text)
+        # An ambiguous reply ("3", "hardly ever") answers this question, only not clearly: it is asked about
+        # (validate_answer), whatever the classifier made of it, except that risk still interrupts.
+        addresses_question = parsed.ok or parsed.reason == AMBIGUOUS
+        if not is_answer_attempt(step.question, addresses_question, intent, confidence, text):
             return {}  # the form rejects; a rule for the interruption takes over, then the question is asked again
         return {FORM_SLOT: text}
 
@@ -187,9 +232,9 @@ class ValidateScreeningForm(FormValidationAction):
         if step is None or not isinstance(value, str):
             return {FORM_SLOT: None}
         question = step.question
-        parsed = parse_answer(question, value)
+        parsed = parse_reply(tracker, question, value)
         if not parsed.ok:
-            dispatcher.utter_message(text=f"{runtime.message('reask_prefix')} {parsed.error}".strip())
+            reask_options(dispatcher, question, parsed)
             return {FORM_SLOT: None}
 
         if question.section == "crisis":

@@ -1,8 +1,14 @@
 """Turns one typed reply into a validated answer for the question that asked it.
 
-Every reply goes through parse_answer(): button titles, typed titles in any case, option numbers and common
-paraphrases are accepted (Yes / No / Not sure words from data/clinic/answer_words.yml, for every option with
-one of those values); anything else gets a guidance string naming the options. It never raises on a reply.
+Every reply goes through parse_answer(): button titles, typed titles in any case and common paraphrases are
+accepted (Yes / No / Not sure words from data/clinic/answer_words.yml, for every option with one of those
+values); anything else gets a guidance string naming the options. It never raises on a reply.
+
+Scores mean what the visitor meant: a reply that does not name exactly one option is not an answer but
+AMBIGUOUS, and the visitor is asked which option they meant, with the options numbered. That covers a bare
+number where the options were shown without numbers ("3" on PHQ-9 could be the third option or the one
+scored 3), two options, a negated or qualified option word ("not often", "almost never", "every so often"
+on a scale), and a hedge ("maybe") where the question offers no "Not sure".
 A reply starting with "/" is never an answer: that is how a typed Rasa intent payload looks, and the lead is
 built only from answers validated here.
 """
@@ -11,10 +17,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.screening.content import AnswerWords, answer_words
-from bot.screening.model import Option, ParsedAnswer, Question
+from bot.screening.model import AMBIGUOUS, INVALID, UNRECOGNISED, Option, ParsedAnswer, Question
 
 # Hard ceiling for any reply, whatever the question says (choice replies are short).
 MAX_REPLY_CHARS = 500
@@ -142,9 +149,9 @@ def _has_control_chars(text: str) -> bool:
     return any(unicodedata.category(ch).startswith("C") for ch in text)
 
 
-def _fail(question: Question, prefix: str = "") -> ParsedAnswer:
+def _fail(question: Question, prefix: str = "", reason: str = UNRECOGNISED, raw: str = "") -> ParsedAnswer:
     guidance = question.guidance or "Please try again."
-    return ParsedAnswer(ok=False, error=f"{prefix} {guidance}".strip())
+    return ParsedAnswer(ok=False, error=f"{prefix} {guidance}".strip(), reason=reason, raw=raw)
 
 
 def _word_pattern(phrase: str) -> re.Pattern:
@@ -227,9 +234,81 @@ def _single_number(text: str) -> Tuple[Optional[int], str]:
 
 # --- choice ----------------------------------------------------------------------------------------------
 
+# Words a reply to a scale question (options with scores, like "Not at all" ... "Nearly every day") may hold
+# around an option's words without changing what it says: "I'd say several days", "pretty much every day
+# honestly". Any other word qualifies the option ("almost never", "not every day", "a lot less than before") and
+# the visitor is asked which option they meant: a paraphrase must never move a score. (The longest synonym wins,
+# so "every so often", a Several days synonym, is never read as "often".)
+_SCALE_FILLER = frozenset(
+    "i i'd id i'm im i've ive would say it it's its was been has have had um umm uh uhm hmm well honestly "
+    "just probably pretty much definitely the answer is my ok okay so yeah like that this for me over "
+    "in of past last two 2 weeks week days lately recently ever".split()
+)
+_LEADING_NUMBER = re.compile(r"^(?:option |number |choice |#)?(\d{1,2})(?:\s*[.):=-]\s*|\s+)(?=\D)")
+_TOKENS = re.compile(r"[\w']+")
+_CRISIS_SECTION = "crisis"  # its guidance is in the visitor's language and carries 911: re-asks keep it as it is
 
-def _match_phrases(question: Question, norm: str, words: AnswerWords) -> Tuple[List[Option], bool]:
-    """Options whose phrases appear in the reply, longest phrase first. Second item: a match was negated."""
+
+def _is_scale(question: Question) -> bool:
+    """Graded options (every one scored, three or more): a reply must name exactly one, unqualified."""
+    return len(question.options) >= 3 and all(opt.score is not None for opt in question.options)
+
+
+def numbered_choices(question: Question) -> str:
+    """ "1 for Not at all, 2 for Several days, 3 for More than half the days, or 4 for Nearly every day"."""
+    listed = [f"{i} for {opt.title}" for i, opt in enumerate(question.options, start=1)]
+    if len(listed) <= 2:
+        return " or ".join(listed)
+    return ", ".join(listed[:-1]) + f", or {listed[-1]}"
+
+
+def _ambiguous(
+    question: Question, raw: str, candidates: Sequence[Option], lead: str = "Which one did you mean?"
+) -> ParsedAnswer:
+    """Not clearly one option: ask which one, listing the options with their numbers (so that a number typed
+    in reply to this message means that numbered option)."""
+    values = tuple(dict.fromkeys(opt.value for opt in candidates))
+    if question.section == _CRISIS_SECTION:
+        failed = _fail(question)
+        return replace(failed, reason=AMBIGUOUS, raw=raw, candidates=values)
+    return ParsedAnswer(
+        ok=False,
+        error=f"{lead} Reply {numbered_choices(question)}.",
+        reason=AMBIGUOUS,
+        numbered=True,
+        candidates=values,
+        raw=raw,
+    )
+
+
+def _bare_number(norm: str) -> Optional[int]:
+    """The number a reply consists of ("3", "#3", "option 3", "three"), else None."""
+    index = _INDEX.match(norm)
+    if index:
+        return int(index.group(1))
+    tokens = norm.replace("-", " ").split()
+    if tokens and tokens[0] in ("option", "number", "choice"):
+        tokens = tokens[1:]
+    if tokens and all(t in _UNITS or t in _TENS for t in tokens):
+        return words_to_int(" ".join(tokens))
+    return None
+
+
+def _number_readings(question: Question, number: int) -> List[Option]:
+    """What a bare number could mean where no numbering was shown: the option at that position, or the
+    option scored that number (PHQ-9 and GAD-7 are scored 0-3, so "3" may mean either of two options)."""
+    readings = []
+    if 1 <= number <= len(question.options):
+        readings.append(question.options[number - 1])
+    readings.extend(opt for opt in question.options if opt.score == number and opt not in readings)
+    return readings
+
+
+def _match_phrases(
+    question: Question, norm: str, words: AnswerWords
+) -> Tuple[List[Option], List[Tuple[int, int]], bool]:
+    """Options whose phrases appear in the reply, longest phrase first; the spans they cover; whether a match
+    was negated ("not often", "of course not")."""
     hits = []
     for option in question.options:
         for key in set(_option_keys(question, option, words)):
@@ -250,44 +329,97 @@ def _match_phrases(question: Question, norm: str, words: AnswerWords) -> Tuple[L
             negated = True
         if option not in chosen:
             chosen.append(option)
-    return chosen, negated
+    return chosen, taken, negated
 
 
-def _choice(question: Question, raw: str) -> ParsedAnswer:
-    norm = normalise(raw)
-    if not norm:
-        return _fail(question)
-    words = answer_words()
-    chosen: Optional[Option] = _exact_lookup(question, words).get(norm)
-    if chosen is None and _has_numeric_titles(question):
-        number, problem = _single_number(norm)
-        if not problem and number is not None and number >= 0:
-            scored = [opt for opt in question.options if opt.score is not None and opt.score <= number]
-            chosen = max(scored, key=lambda opt: opt.score or 0) if scored else None
-    if chosen is None and not _has_numeric_titles(question):
-        index = _INDEX.match(norm)
-        if index:
-            position = int(index.group(1))
-            if 1 <= position <= len(question.options):
-                chosen = question.options[position - 1]
-            else:
-                return _fail(question, f"There is no option {position}.")
-    if chosen is None:
-        options, negated = _match_phrases(question, norm, words)
-        if negated:
-            return _fail(question)
-        if len(options) > 1:
-            return _fail(question, "Please pick just one. If more than one fits, pick the one that fits best.")
-        if options:
-            chosen = options[0]
-    if chosen is not None and chosen.value != "not_sure":
+def _leftover_words(norm: str, spans: Sequence[Tuple[int, int]]) -> List[str]:
+    kept, position = [], 0
+    for start, end in sorted(spans):
+        kept.append(norm[position:start])
+        position = end
+    kept.append(norm[position:])
+    return _TOKENS.findall(" ".join(kept))
+
+
+def _chosen(option: Option) -> ParsedAnswer:
+    return ParsedAnswer(ok=True, value=option.value, display=option.title)
+
+
+def _by_numeric_title(question: Question, norm: str) -> Optional[ParsedAnswer]:
+    """Options that are numbers themselves ("0", "1", "2 or more"): a typed number is the answer."""
+    number, problem = _single_number(norm)
+    if problem or number is None or number < 0:
+        return None
+    scored = [opt for opt in question.options if opt.score is not None and opt.score <= number]
+    return _chosen(max(scored, key=lambda opt: opt.score or 0)) if scored else None
+
+
+def _by_position(question: Question, raw: str, number: int, numbers_shown: bool) -> ParsedAnswer:
+    """A bare number: the option numbered so, where the numbers were shown; otherwise asked about."""
+    if not numbers_shown:
+        # The options were shown without numbers: "3" could be the third option or the one scored 3.
+        return _ambiguous(question, raw, _number_readings(question, number))
+    if 1 <= number <= len(question.options):
+        return _chosen(question.options[number - 1])
+    lead = f"There is no option {number}. Which one did you mean?"
+    return _ambiguous(question, raw, _number_readings(question, number), lead)
+
+
+def _by_words(question: Question, raw: str, norm: str, numbers_shown: bool, words: AnswerWords) -> ParsedAnswer:
+    """The one option a reply's words name, or the reason they name none for sure."""
+    lead = None if _has_numeric_titles(question) else _LEADING_NUMBER.match(norm)
+    text = norm[lead.end() :] if lead else norm
+    options, spans, negated = _match_phrases(question, text, words)
+    if len(options) > 1:
+        return _ambiguous(
+            question, raw, options, "Please pick just one. If more than one fits, pick the one that fits best."
+        )
+    if not options:
+        if lead:  # "3 days": a number, with nothing that names an option
+            return _ambiguous(question, raw, _number_readings(question, int(lead.group(1))))
+        if _is_scale(question) and question.section != _CRISIS_SECTION:
+            # "rarely", "hardly ever": between two options on purpose (instruments.yml), so every option is
+            # offered again with its number.
+            return replace(_ambiguous(question, raw, (), "Please choose the one that fits best."), reason=UNRECOGNISED)
+        return _fail(question, raw=raw)
+    chosen = options[0]
+    if negated:  # "not often", "of course not"
+        return _ambiguous(question, raw, options)
+    if _is_scale(question) and any(word not in _SCALE_FILLER for word in _leftover_words(text, spans)):
+        return _ambiguous(question, raw, options)  # "almost never", "not that often", "a lot less than before"
+    if lead:
+        # "3 - several days": the number must agree with the words, by the numbering shown, else by either
+        # reading of an unnumbered list (its position or its score).
+        number = int(lead.group(1))
+        position = question.options.index(chosen) + 1
+        agrees = number == position if numbers_shown else number in (position, chosen.score)
+        if not agrees:
+            return _ambiguous(question, raw, [chosen, *_number_readings(question, number)])
+    if chosen.value != "not_sure":
         # "maybe yes" / "no idea" must not become a firm Yes or No.
         offers_not_sure = any(opt.value == "not_sure" for opt in question.options)
         if not offers_not_sure and any(_word_pattern(p).search(norm) for p in words.hedges):
-            return _fail(question)
-    if chosen is None:
-        return _fail(question)
-    return ParsedAnswer(ok=True, value=chosen.value, display=chosen.title)
+            return _ambiguous(question, raw, options)
+    return _chosen(chosen)
+
+
+def _choice(question: Question, raw: str, numbers_shown: bool) -> ParsedAnswer:
+    norm = normalise(raw)
+    if not norm:
+        return _fail(question, raw=raw)
+    words = answer_words()
+    exact = _exact_lookup(question, words).get(norm)
+    if exact is not None:
+        return _chosen(exact)
+    if _has_numeric_titles(question):
+        by_value = _by_numeric_title(question, norm)
+        if by_value is not None:
+            return by_value
+    else:
+        number = _bare_number(norm)
+        if number is not None:
+            return _by_position(question, raw, number, numbers_shown)
+    return _by_words(question, raw, norm, numbers_shown, words)
 
 
 # --- other kinds -----------------------------------------------------------------------------------------
@@ -296,28 +428,28 @@ def _choice(question: Question, raw: str) -> ParsedAnswer:
 def _number(question: Question, raw: str) -> ParsedAnswer:
     value, problem = _single_number(normalise(raw))
     if problem == "fraction":
-        return _fail(question, "Please use whole years.")
+        return _fail(question, "Please use whole years.", AMBIGUOUS, raw)
     if problem == "several":
-        return _fail(question, "Please type just one number.")
+        return _fail(question, "Please type just one number.", AMBIGUOUS, raw)
     if value is None:
-        return _fail(question)
+        return _fail(question, raw=raw)
     low = question.min_value if question.min_value is not None else 0
     high = question.max_value
     if value < low or (high is not None and value > high):
         span = f"between {low} and {high}" if high is not None else f"of at least {low}"
-        return _fail(question, f"Please type a number {span}.")
+        return _fail(question, f"Please type a number {span}.", INVALID, raw)
     return ParsedAnswer(ok=True, value=value, display=str(value))
 
 
 def _text(question: Question, raw: str) -> ParsedAnswer:
     text = unicodedata.normalize("NFC", raw).replace("\t", " ").replace("\r", " ").replace("\n", " ")
     if _has_control_chars(text):
-        return _fail(question, "That has characters I can't use.")
+        return _fail(question, "That has characters I can't use.", INVALID)
     text = " ".join(text.split())
     if not any(ch.isalnum() for ch in text):
         return _fail(question)
     if len(text) > question.max_length:
-        return _fail(question, "That is too long.")
+        return _fail(question, "That is too long.", INVALID)
     if question.id == "tx_current_meds" and normalise(text) in _NONE_WORDS:
         return ParsedAnswer(ok=True, value="none", display="None")
     return ParsedAnswer(ok=True, value=text, display=text)
@@ -379,31 +511,39 @@ def _email(question: Question, raw: str) -> ParsedAnswer:
     return ParsedAnswer(ok=True, value=email, display=email)
 
 
-_PARSERS = {"choice": _choice, "number": _number, "text": _text, "phone": _phone, "email": _email}
+_PARSERS = {"number": _number, "text": _text, "phone": _phone, "email": _email}
 
 
-def parse_answer(question: Question, text: str) -> ParsedAnswer:
-    """Validate one reply to `question`. Never raises on a reply: unusable replies come back with ok=False and
-    guidance (a broken answer_words.yml raises ContentError rather than refuse every reply)."""
+def parse_answer(question: Question, text: str, *, numbers_shown: bool = False) -> ParsedAnswer:
+    """Validate one reply to `question`. Never raises on a reply: unusable replies come back with ok=False,
+    guidance and a reason (a broken answer_words.yml raises ContentError rather than refuse every reply).
+
+    `numbers_shown`: the message the visitor replied to listed this question's options with numbers (an SMS
+    list "Reply 1 for ...", or a numbered re-ask, ParsedAnswer.numbered). Only then does a bare number pick
+    an option by its position; otherwise the visitor is asked which option they meant. Options that are
+    numbers themselves ("0", "1", "2 or more") and number questions (age) take a number either way.
+    """
     answer_words()  # read and checked outside the try below, so a broken word list fails loudly
     try:
         if not isinstance(text, str):
-            return _fail(question)
+            return _fail(question, reason=INVALID)
         stripped = text.strip()
         if not stripped:
             return _fail(question)
         if stripped.startswith("/") or unicodedata.normalize("NFKC", stripped).startswith("/"):
             # A typed intent payload ("/affirm", "/inform{...}") is never an answer.
-            return _fail(question)
+            return _fail(question, reason=INVALID)
         limit = min(MAX_REPLY_CHARS, CHOICE_REPLY_CHARS if question.kind == "choice" else question.max_length)
         if len(stripped) > limit:
-            return _fail(question, "That is too long for this question.")
+            return _fail(question, "That is too long for this question.", INVALID)
+        if question.kind == "choice":
+            return _choice(question, stripped, numbers_shown)
         parser = _PARSERS.get(question.kind)
         if parser is None:
-            return _fail(question)
+            return _fail(question, reason=INVALID)
         return parser(question, stripped)
     except Exception:  # noqa: BLE001 - a parser bug must never crash the conversation
-        return _fail(question)
+        return _fail(question, reason=INVALID)
 
 
 # --- checking stored values (defence in depth: answers may come back from a Rasa slot) -------------------

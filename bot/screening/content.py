@@ -164,8 +164,23 @@ def _flow_questions(flow: Mapping[str, Any], clinic_name: str) -> Dict[str, Ques
 
 
 def _choice_guidance(options: Tuple[Option, ...]) -> str:
-    listed = ", ".join(f"{i} = {opt.title}" for i, opt in enumerate(options, start=1))
-    return f"Please choose one: {listed}. You can type the words or the number."
+    # Without numbers: a number typed after this guidance would be a guess (bot/screening/answers.py asks).
+    titles = [opt.title for opt in options]
+    listed = " or ".join(titles) if len(titles) <= 2 else f"{', '.join(titles[:-1])}, or {titles[-1]}"
+    return f"Please choose one: {listed}."
+
+
+def _whole_item(template: str, item: str) -> str:
+    """An instrument item as a whole question (instruments.yml `ask_each_as`): `{item}` is the item as
+    published, `{item_in_sentence}` the same continuing a sentence (first letter small, no end mark)."""
+    in_sentence = item[:1].lower() + item[1:]
+    return template.replace("{item_in_sentence}", in_sentence.rstrip(".?")).replace("{item}", item)
+
+
+def _as_list(raw: Any) -> List[Any]:
+    if raw is None:
+        return []
+    return list(raw) if isinstance(raw, list) else [raw]
 
 
 def _instruments(data: Mapping[str, Any]) -> Tuple[Tuple[Instrument, ...], Dict[str, Question]]:
@@ -176,7 +191,10 @@ def _instruments(data: Mapping[str, Any]) -> Tuple[Tuple[Instrument, ...], Dict[
         iid = str(raw["id"])
         options = option_sets[raw["option_set"]]
         guidance = _choice_guidance(options)
-        stem = " ".join(str(raw["stem"]).split())
+        ask_each_as = " ".join(str(raw["ask_each_as"]).split())
+        if "{item" not in ask_each_as:
+            raise ContentError(f"instruments.yml {iid}: ask_each_as must hold {{item}} or {{item_in_sentence}}")
+        intro = tuple(" ".join(str(t).split()) for t in _as_list(raw.get("intro")))
         gate_id = None
         if raw.get("gate"):
             gate_id = f"{iid}_trauma"
@@ -196,11 +214,11 @@ def _instruments(data: Mapping[str, Any]) -> Tuple[Tuple[Instrument, ...], Dict[
             questions[qid] = Question(
                 id=qid,
                 section=iid,
-                text=" ".join(str(text).split()),
+                text=_whole_item(ask_each_as, " ".join(str(text).split())),
                 kind="choice",
                 options=options,
                 guidance=guidance,
-                preface=(stem,) if number == 1 else (),
+                preface=intro if number == 1 else (),
                 validated_wording=True,
             )
         asked_when = raw.get("asked_when", "always")

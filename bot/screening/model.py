@@ -50,12 +50,30 @@ class Question:
         return None
 
 
+# Why a reply was not an answer (ParsedAnswer.reason). AMBIGUOUS: it points at an option but not at exactly one
+# for sure (a bare number where no numbers were shown, a qualified or negated option word such as "almost never",
+# two options, a hedge): the visitor is asked which one they meant. UNRECOGNISED: nothing in it names an option.
+# INVALID: never readable as an answer (a typed intent payload, too long, control characters, out of range).
+AMBIGUOUS = "ambiguous"
+UNRECOGNISED = "unrecognised"
+INVALID = "invalid"
+REASONS = (AMBIGUOUS, UNRECOGNISED, INVALID)
+
+
 @dataclass(frozen=True)
 class ParsedAnswer:
     ok: bool
     value: object = None
     display: str = ""
-    error: str = ""
+    error: str = ""  # the guidance to send when not ok
+    reason: str = ""  # one of REASONS when not ok; "" when ok
+    # The error lists the options with their numbers ("Reply 1 for Not at all, 2 for ..."): a number typed in
+    # reply to it refers to that numbering (the caller tells parse_answer so with numbers_shown=True).
+    numbered: bool = False
+    # The option values the reply could have meant (by its words or either reading of its number), for callers
+    # that must not treat an unclear reply as a clear one (PHQ-9 item 9: only a clear "Not at all" is negative).
+    candidates: Tuple[str, ...] = ()
+    raw: str = ""  # the reply as typed, when not ok (never logged: it is visitor text)
 
 
 @dataclass(frozen=True)

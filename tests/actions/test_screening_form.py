@@ -162,3 +162,100 @@ async def test_other_channels_are_asked_for_a_number_whatever_their_metadata_say
     tracker = make_tracker("Maria", slots={"screening": up_to_the_phone_question()}, metadata={"phone": SMS_NUMBER})
     await ActionAskAnswer().run(dispatcher, tracker, domain)
     assert dispatcher.messages[-1]["text"] == "What is the best phone number to reach you?"
+
+
+# --- numbers mean what was shown (issue 14) ------------------------------------------------------------------
+
+
+def at_gad7_item(number: int) -> dict:
+    return {"screening": ScreeningState(answers=answers_before(f"gad7_{number}")).to_slot()}
+
+
+def with_earlier_turn(tracker, earlier_reply: str, bot_messages):
+    """The tracker with an earlier reply and the bot's messages to it before its latest message."""
+    earlier = [{"event": "user", "text": earlier_reply, "parse_data": {}, "input_channel": "rest", "metadata": {}}]
+    for message in bot_messages:
+        metadata = {k: v for k, v in message.items() if k not in ("text", "buttons")}
+        earlier.append({"event": "bot", "text": message.get("text"), "data": {}, "metadata": metadata})
+    tracker.events = earlier + tracker.events
+    return tracker
+
+
+@pytest.mark.asyncio
+async def test_a_typed_number_on_the_web_is_asked_about_then_the_numbered_reply_counts(dispatcher, domain):
+    slots = await run_form("3", dispatcher, domain, slots=at_gad7_item(1))
+    assert slots == {"answer": None}  # not recorded: "3" was no option's number on the web
+    reask = dispatcher.messages[-1]
+    assert reask["text"].startswith("Which one did you mean? Reply 1 for Not at all, 2 for Several days")
+    assert reask["numbered_options"] == "gad7_1"
+    # The reply to that numbered list picks by its numbering.
+    shown = list(dispatcher.messages)
+    dispatcher.messages.clear()
+    tracker = with_earlier_turn(make_tracker("3", slots=at_gad7_item(1)), "3", shown)
+    slots = slot_events(await ValidateScreeningForm().run(dispatcher, tracker, domain))
+    assert ScreeningState.from_slot(slots["screening"]).answers["gad7_1"] == "more_than_half"
+
+
+@pytest.mark.asyncio
+async def test_a_numbered_list_counts_only_for_its_own_question_and_the_next_reply(dispatcher, domain):
+    numbered = [{"text": "Which one did you mean? Reply 1 for ...", "numbered_options": "gad7_1"}]
+    # For another question (the list was for gad7_1): asked again.
+    tracker = with_earlier_turn(make_tracker("3", slots=at_gad7_item(2)), "3", numbered)
+    assert slot_events(await ValidateScreeningForm().run(dispatcher, tracker, domain)) == {"answer": None}
+    # After an interruption (a clinic question), the question was asked again without numbers: asked again.
+    tracker = make_tracker("3", slots=at_gad7_item(1))
+    tracker = with_earlier_turn(tracker, "how much is it?", [{"text": "It costs ..."}, {"text": "Over the last"}])
+    tracker = with_earlier_turn(tracker, "3", numbered)
+    assert slot_events(await ValidateScreeningForm().run(dispatcher, tracker, domain)) == {"answer": None}
+
+
+@pytest.mark.asyncio
+async def test_on_sms_the_options_were_numbered_so_a_number_is_the_answer(dispatcher, domain):
+    sms = {"channel": "sms", "sender": "sms:0f3a", "metadata": {"phone": SMS_NUMBER}}
+    slots = await run_form("3", dispatcher, domain, slots=at_gad7_item(1), **sms)
+    assert ScreeningState.from_slot(slots["screening"]).answers["gad7_1"] == "more_than_half"
+
+
+@pytest.mark.asyncio
+async def test_a_qualified_word_is_asked_about_not_scored(dispatcher, domain):
+    slots = await run_form("hardly ever", dispatcher, domain, slots=at_gad7_item(1))
+    assert slots == {"answer": None}
+    assert "1 for Not at all" in dispatcher.messages[-1]["text"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "question_id,stem",
+    [
+        ("gad7_3", "Over the last 2 weeks, how often have you been bothered by worrying too much"),
+        ("phq9_5", "Over the last 2 weeks, how often have you been bothered by poor appetite"),
+        ("pcptsd5_3", "In the past month, have you been constantly on guard"),
+        ("oci4_2", "How much has this distressed or bothered you during the past month?"),
+    ],
+)
+async def test_an_item_asked_again_after_a_clinic_question_carries_its_stem(dispatcher, domain, question_id, stem):
+    from actions.interruptions import ActionAnswerClinicQuestion
+
+    concern = {"pcptsd5": "ptsd", "oci4": "ocd"}.get(question_id.split("_")[0], "depression")
+    replies = {"concern": concern.upper() if len(concern) < 5 else concern.title()}
+    screening = ScreeningState(answers=answers_before(question_id, replies)).to_slot()
+    slots = {"screening": screening, "last_asked": question_id}  # asked before the interruption
+    tracker = make_tracker("how much does it cost?", intent="faq", slots=slots)
+    await ActionAnswerClinicQuestion().run(dispatcher, tracker, domain)
+    await ActionAskAnswer().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[-1]["buttons"]
+    assert stem in dispatcher.messages[-1]["text"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("intent", ["faq", "stop", "talk_to_human"])
+async def test_an_ambiguous_reply_is_asked_about_whatever_the_classifier_thought(dispatcher, domain, intent):
+    slots = await run_form("3", dispatcher, domain, intent=intent, confidence=0.9, slots=at_gad7_item(1))
+    assert slots == {"answer": None}
+    assert dispatcher.messages[-1]["text"].startswith("Which one did you mean?")
+
+
+@pytest.mark.asyncio
+async def test_risk_in_an_ambiguous_reply_still_interrupts(dispatcher, domain):
+    slots = await run_form("3", dispatcher, domain, intent="crisis", confidence=0.9, slots=at_gad7_item(1))
+    assert "answer" not in slots and "screening" not in slots

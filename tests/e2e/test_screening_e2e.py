@@ -31,7 +31,8 @@ QUALIFIED_CLICKER = {
     "contact_consent": "Yes",
 }
 
-# Typing: numbers, paraphrases and free-form replies instead of buttons; pregnant, so not eligible.
+# Typing: numbers, paraphrases and free-form replies instead of buttons; pregnant, so not eligible. "3" at each
+# GAD-7 item is asked about (the buttons show no numbers), then "3" again answers the numbered re-ask.
 NOT_ELIGIBLE_TYPIST = {
     "consent": "yep",
     "concern": "trauma",
@@ -90,6 +91,10 @@ def test_not_eligible_adult_typing_gets_a_not_eligible_lead_with_consent(stack):
     assert lead["concern"] == "ptsd"
     assert lead["contact"]["phone"] == "+18185550199"
     assert "pcptsd5" in lead["scores"]
+    # Each "3" was asked about first, then meant "3 for More than half the days" of the numbered re-ask.
+    assert lead["scores"]["gad7"] == 7 * 2, visitor.transcript[:12]
+    reasks = [reply for sent, reply in visitor.transcript if sent == "3" and reply and reply[0]]
+    assert sum(1 for reply in reasks if reply[0].startswith("Which one did you mean? Reply 1 for Not at all")) == 7
     pregnancy = [c for c in lead["contraindications"] if c["id"] == "ci_pregnancy"]
     assert pregnancy and pregnancy[0]["answer"] == "yes"
 
@@ -120,6 +125,25 @@ def test_clinic_question_mid_screening_is_answered_then_the_same_question_asked_
     messages = visitor.send("how much does it cost?")
     assert asked(messages) == "concern"
     assert "$" in " ".join(m.get("text") or "" for m in messages)
+
+
+@pytest.mark.parametrize("reply", ["3", "hardly ever", "almost never"])
+def test_a_typed_number_or_vague_word_is_asked_about_never_scored(stack, reply):
+    visitor = Visitor(stack.say, {"consent": "Yes", "concern": "Depression", "age": "40"})
+    visitor.send("hi")
+    for text in ("Yes", "Depression"):
+        visitor.send(text)
+    messages = visitor.send("40")
+    assert asked(messages) == "gad7_1"
+    assert messages[-1]["text"].startswith("Over the last 2 weeks, how often have you been bothered by feeling")
+    messages = visitor.send(reply)
+    assert asked(messages) == "gad7_1", messages  # the same item again, nothing recorded
+    assert (
+        messages[0]["text"].startswith("Which one did you mean?") or "Reply 1 for Not at all" in (messages[0]["text"])
+    ), messages
+    assert all("numbered_options" not in m for m in messages)  # the marker stays in the tracker
+    messages = visitor.send("2")  # in reply to the numbered list: 2 for Several days
+    assert asked(messages) == "gad7_2", messages
 
 
 def test_unusable_reply_reasks_with_guidance(stack):

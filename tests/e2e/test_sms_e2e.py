@@ -74,6 +74,7 @@ def test_a_typed_sms_screening_ends_in_a_signed_lead_with_the_senders_number(sta
     assert event["lead"]["contact"]["phone"] == phone.number
     assert event["lead"]["contact"]["preferred_method"] == "text"
     assert event["lead"]["scores"]["gad7"] == 21
+    assert event["lead"]["scores"]["phq9"] == 8 * 2  # "3" was shown as "3 for More than half the days"
     # The number is in the lead, and in no log line of any process.
     assert phone.number[2:] not in stack.log_path.read_text()
 

@@ -158,7 +158,7 @@ def test_what_the_list_says_to_reply_is_an_answer(question_id):
     for position, option in enumerate(question.options, start=1):
         reply = option.title if sms.titles_are_numbers(titles) else str(position)
         assert reply in line
-        assert parse_answer(question, reply).value == option.value, (question_id, reply)
+        assert parse_answer(question, reply, numbers_shown=True).value == option.value, (question_id, reply)
         assert parse_answer(question, option.title).value == option.value
 
 

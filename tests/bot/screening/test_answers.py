@@ -43,13 +43,6 @@ def rejected(question_id: str, text) -> str:
         ("Nearly every day", "nearly_every_day"),
         ("NEARLY EVERY DAY", "nearly_every_day"),
         ("  several days. ", "several_days"),
-        ("1", "not_at_all"),
-        ("2", "several_days"),
-        ("3", "more_than_half"),
-        ("4", "nearly_every_day"),
-        ("option 2", "several_days"),
-        ("#4", "nearly_every_day"),
-        ("3.", "more_than_half"),
         ("never", "not_at_all"),
         ("nope", "not_at_all"),
         ("sometimes", "several_days"),
@@ -67,7 +60,55 @@ def test_frequency_item_forms(text, value):
 
 
 @pytest.mark.parametrize(
-    "text", ["0", "5", "99", "not often", "not every day", "sometimes but often", "banana", "?", "...", "🙂"]
+    "text,value",
+    [
+        ("1", "not_at_all"),
+        ("2", "several_days"),
+        ("3", "more_than_half"),
+        ("4", "nearly_every_day"),
+        ("option 2", "several_days"),
+        ("#4", "nearly_every_day"),
+        ("3.", "more_than_half"),
+        ("three", "more_than_half"),
+    ],
+)
+def test_a_number_picks_the_numbered_option_where_the_numbers_were_shown(text, value):
+    # SMS lists "Reply 1 for Not at all, 2 for ..."; so does the re-ask after an unclear reply.
+    assert parse_answer(question_by_id(GAD1), text, numbers_shown=True).value == value
+
+
+@pytest.mark.parametrize(
+    "text,meanings",
+    [
+        ("3", {"more_than_half", "nearly_every_day"}),  # the third option, or the one scored 3
+        ("1", {"not_at_all", "several_days"}),
+        ("0", {"not_at_all"}),  # scored 0, but no option is numbered 0: still asked
+        ("4", {"nearly_every_day"}),
+        ("three", {"more_than_half", "nearly_every_day"}),
+        ("zero", {"not_at_all"}),
+        ("option 2", {"several_days", "more_than_half"}),
+        ("#4", {"nearly_every_day"}),
+    ],
+)
+def test_a_bare_number_where_no_numbers_were_shown_is_asked_about(text, meanings):
+    parsed = parse_answer(question_by_id(GAD1), text)
+    assert not parsed.ok and parsed.reason == "ambiguous" and parsed.numbered
+    assert set(parsed.candidates) == meanings
+    assert parsed.raw == text
+    assert parsed.error.startswith("Which one did you mean?")
+    assert "1 for Not at all, 2 for Several days, 3 for More than half the days, or 4 for Nearly every day" in (
+        parsed.error
+    )
+
+
+def test_on_oci4_a_4_is_asked_about_not_recorded_as_a_lot():
+    parsed = parse_answer(question_by_id("oci4_1"), "4")
+    assert not parsed.ok and set(parsed.candidates) == {"a_lot", "extremely"}
+    assert "5 for Extremely" in parsed.error
+
+
+@pytest.mark.parametrize(
+    "text", ["5", "99", "not often", "not every day", "sometimes but often", "banana", "?", "...", "🙂"]
 )
 def test_frequency_item_rejects_unusable(text):
     error = rejected(GAD1, text)
@@ -75,7 +116,8 @@ def test_frequency_item_rejects_unusable(text):
 
 
 def test_out_of_range_number_says_so():
-    assert "no option 5" in rejected(GAD1, "5").lower()
+    parsed = parse_answer(question_by_id(GAD1), "5", numbers_shown=True)
+    assert not parsed.ok and "no option 5" in parsed.error.lower()
 
 
 @pytest.mark.parametrize(
@@ -91,13 +133,11 @@ def test_out_of_range_number_says_so():
         ("of course", "yes"),
         ("Yes I have", "yes"),
         ("👍", "yes"),
-        ("1", "yes"),
         ("No", "no"),
         ("n", "no"),
         ("nah", "no"),
         ("nope", "no"),
         ("no, I haven't", "no"),
-        ("2", "no"),
         ("No.", "no"),
     ],
 )
@@ -105,9 +145,15 @@ def test_yes_no(text, value):
     assert ok(YES_NO, text) == value
 
 
-@pytest.mark.parametrize("text", ["maybe", "idk", "not sure", "no idea", "yes and no", "3", "what?"])
+@pytest.mark.parametrize("text", ["maybe", "idk", "not sure", "no idea", "yes and no", "3", "what?", "1", "2"])
 def test_yes_no_without_not_sure_rejects_uncertain(text):
-    assert "Yes or No" in rejected(YES_NO, text)
+    error = rejected(YES_NO, text)
+    assert "Yes" in error and "No" in error
+
+
+@pytest.mark.parametrize("text,value", [("1", "yes"), ("2", "no")])
+def test_yes_no_numbers_where_shown(text, value):
+    assert parse_answer(question_by_id(YES_NO), text, numbers_shown=True).value == value
 
 
 @pytest.mark.parametrize(
@@ -118,7 +164,6 @@ def test_yes_no_without_not_sure_rejects_uncertain(text):
         ("maybe", "not_sure"),
         ("I don't know", "not_sure"),
         ("I'm not sure", "not_sure"),
-        ("3", "not_sure"),
         ("no idea", "not_sure"),
         ("yes", "yes"),
         ("nope", "no"),
@@ -142,11 +187,26 @@ def test_yes_no_not_sure(text, value):
         ("intrusive thoughts", "ocd"),
         ("sad", "depression"),
         ("I feel sad all the time", "depression"),
-        ("3", "ocd"),
     ],
 )
 def test_concern(text, value):
     assert ok("concern", text) == value
+
+
+@pytest.mark.parametrize(
+    "question_id,text,value",
+    [
+        ("concern", "3", "ocd"),
+        ("contact_best_time", "4", "any_time"),
+        ("contact_method", "1", "call"),
+        (YNS, "3", "not_sure"),
+    ],
+)
+def test_other_choices_take_a_number_only_where_shown(question_id, text, value):
+    question = question_by_id(question_id)
+    assert parse_answer(question, text, numbers_shown=True).value == value
+    unshown = parse_answer(question, text)
+    assert not unshown.ok and unshown.reason == "ambiguous" and unshown.numbered
 
 
 def test_concern_two_answers_asks_for_one():
@@ -179,14 +239,13 @@ def test_antidepressant_count(text, value):
         ("Morning", "morning"),
         ("evenings", "evening"),
         ("anytime", "any_time"),
-        ("4", "any_time"),
     ],
 )
 def test_best_time(text, value):
     assert ok("contact_best_time", text) == value
 
 
-@pytest.mark.parametrize("text,value", [("Call", "call"), ("text me", "text"), ("SMS", "text"), ("1", "call")])
+@pytest.mark.parametrize("text,value", [("Call", "call"), ("text me", "text"), ("SMS", "text")])
 def test_contact_method(text, value):
     assert ok("contact_method", text) == value
 

@@ -69,13 +69,33 @@ def test_instrument_items_are_marked_validated():
             assert c.questions[qid].section == instrument.id
 
 
-def test_every_instrument_first_item_has_its_stem():
+WHOLE_ITEM = {
+    # Each item carries its instrument's stem, so it says what it asks whenever it is asked (also again after a
+    # clinic question or a crisis check, when no preface is sent).
+    "gad7": ("Over the last 2 weeks, how often have you been bothered by ", "?"),
+    "phq9": ("Over the last 2 weeks, how often have you been bothered by ", "?"),
+    "pcptsd5": ("In the past month, have you ", "?"),  # Prins 2016
+    "oci4": ("I ", " How much has this distressed or bothered you during the past month?"),  # Foa 2002
+}
+
+
+def test_every_instrument_item_is_a_whole_question():
     c = content()
+    assert {i.id for i in c.instruments} == set(WHOLE_ITEM)
     for instrument in c.instruments:
-        first = c.questions[instrument.item_ids[0]]
-        assert len(first.preface) == 1 and first.preface[0]
+        start, end = WHOLE_ITEM[instrument.id]
+        for qid in instrument.item_ids:
+            text = c.questions[qid].text
+            assert text.startswith(start) and text.endswith(end), (qid, text)
+            assert "..." not in text and "  " not in text
         assert all(c.questions[q].preface == () for q in instrument.item_ids[1:])
-    assert c.questions["gad7_1"].preface[0].startswith("Over the last 2 weeks, how often have you been bothered by")
+    assert c.questions["gad7_1"].text == (
+        "Over the last 2 weeks, how often have you been bothered by feeling nervous, anxious, or on edge?"
+    )
+    assert c.questions["pcptsd5_2"].text.startswith("In the past month, have you tried hard not to think about")
+    assert c.questions["oci4_1"].preface == (
+        "The following statements refer to experiences that many people have in their everyday lives.",
+    )
 
 
 def test_frequency_options():
