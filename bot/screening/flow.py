@@ -51,8 +51,7 @@ def _step_question_ids(step: FlowStep, answers: Mapping[str, object], content: S
                     continue
             yield from instrument.item_ids
     elif step.kind == CONTRAINDICATIONS:
-        for rule in content.contraindications:
-            yield rule.id
+        yield from content.health_question_ids
 
 
 def _end_status(answers: Mapping[str, object]) -> str:
