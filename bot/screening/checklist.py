@@ -20,6 +20,7 @@ NONE = "none"
 NOT_SURE = "not_sure"
 NOT_SURE_TITLE = "Not sure"
 FIRST_ITEM_NUMBER = 2  # 1 is "None of these"
+YEAR_OR_DOSE = 100  # numbers this big are never line numbers
 
 _NEGATORS = {"not", "no", "never", "don't", "dont", "didn't", "didnt", "without", "nor", "isn't", "haven't"}
 _NUMBER = re.compile(r"(?<![\w.])\d+(?!\w|\.\d)")
@@ -50,6 +51,8 @@ def _numbers(question: Question, norm: str) -> Tuple[Set[int], Optional[str]]:
     found: Set[int] = set()
     for match in _NUMBER.finditer(norm):
         number = int(match.group())
+        if number >= YEAR_OR_DOSE:
+            continue  # "a heart attack in 2015", "lithium 300": not a line number
         if not 1 <= number <= last:
             return set(), f"There is no number {number}."
         if _negated(norm, match.start()):

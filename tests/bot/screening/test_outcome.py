@@ -265,3 +265,26 @@ def test_after_risk_came_up_the_visitor_is_never_told_infusions_may_not_be_right
         told = outcome_message(outcome, crisis_flag=True)
         assert "right fit" not in told and "988" in told
     assert "right fit" in outcome_message("not_eligible")  # without risk, the outcome's own message
+
+
+def test_the_thresholds_are_read_from_the_data(tmp_path):
+    import shutil
+
+    import yaml
+
+    from bot.screening.content import DEFAULT_CONTENT_DIR, load_content
+
+    clinic = tmp_path / "clinic"
+    shutil.copytree(DEFAULT_CONTENT_DIR, clinic)
+    eligibility = yaml.safe_load((clinic / "eligibility.yml").read_text(encoding="utf-8"))
+    eligibility["treatment_resistant_min_failed_antidepressants"] = 3
+    (clinic / "eligibility.yml").write_text(yaml.safe_dump(eligibility, sort_keys=False), encoding="utf-8")
+    ci = yaml.safe_load((clinic / "contraindications.yml").read_text(encoding="utf-8"))
+    ci["derived"]["older_adult"]["min_age"] = 70
+    (clinic / "contraindications.yml").write_text(yaml.safe_dump(ci, sort_keys=False), encoding="utf-8")
+    data = load_content(clinic)
+    answers = base(tx_antidepressants="2_or_more", age=66)
+    assert "treatment_resistant_history" in ids(decide_outcome(answers))
+    assert "relative_age_65_or_over" in ids(decide_outcome(answers))
+    changed = decide_outcome(answers, content=data)
+    assert "treatment_resistant_history" not in ids(changed) and "relative_age_65_or_over" not in ids(changed)
