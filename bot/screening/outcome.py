@@ -51,7 +51,9 @@ def contraindication_items(answers: Mapping[str, object], content: ScreeningCont
         picked = picked_items(value)
         for rule in content.checklist_rules:
             answer = NOT_SURE if value == [NOT_SURE] else "yes" if rule.id in picked else "no"
-            items.append({"id": rule.id, "label": rule.label, "answer": answer, "class": rule.cls, "source": rule.source})
+            items.append(
+                {"id": rule.id, "label": rule.label, "answer": answer, "class": rule.cls, "source": rule.source}
+            )
     older = content.derived.get("older_adult")
     age = answers.get("age")
     if older and isinstance(age, int):

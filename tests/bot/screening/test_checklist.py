@@ -73,7 +73,7 @@ def test_numbers_as_shown():
         ("maybe 3", 'If you are not sure, type "Not sure".'),
         ("no liver problems", "Please type the numbers"),
         ("not 4", "Please type the numbers"),
-        ("/inform{\"ci_checklist\": [\"none\"]}", "Please type the numbers"),
+        ('/inform{"ci_checklist": ["none"]}', "Please type the numbers"),
     ],
 )
 def test_a_reply_it_cannot_read_is_asked_again_with_guidance(reply, says):

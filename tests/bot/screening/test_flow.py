@@ -78,7 +78,7 @@ def test_outcome_told_before_first_contact_question(run_screening):
 
 
 def test_crisis_flag_changes_the_outcome_message(run_screening):
-    high_gad = {qid: "Nearly every day" for qid in GAD}
+    high_gad = dict.fromkeys(GAD, "Nearly every day")
     partial = {k: v for k, v in run_screening(high_gad).items() if not k.startswith("contact_")}
     assert "good next step" in next_step(partial).preface[0]
     assert "clinician will look over" in next_step(partial, crisis_flag=True).preface[0]

@@ -115,9 +115,7 @@ def test_a_reordered_flow_is_followed(tmp_path, order_of):
         *CONTACT,
     ]
     # A section's intro moves with its first question.
-    first_tx = next_step(
-        {"consent": "yes", "age": 40, "concern": "depression", **HEALTH_NONE}, content=data
-    )
+    first_tx = next_step({"consent": "yes", "age": 40, "concern": "depression", **HEALTH_NONE}, content=data)
     assert first_tx.question.id == "tx_current_meds"
     assert first_tx.preface == ("Thanks. Next, a few questions about care you have tried before.",)
     # The stops still apply where they now stand: moved after the concern, a minor is stopped after it.
