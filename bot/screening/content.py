@@ -112,13 +112,17 @@ class ScreeningContent:
     checklist_id: Optional[str] = None
     checklist_rules: Tuple[ContraindicationRule, ...] = ()
     checklist_label: str = ""
+    # checklist item id -> the follow-up question asked right after the checklist when that item was picked
+    checklist_follow_ups: Dict[str, str] = field(default_factory=dict)
     medications: Optional[MedicationTable] = None
     thresholds: Dict[str, int] = field(default_factory=dict)  # contraindications.yml `thresholds`
 
     @property
     def health_question_ids(self) -> Tuple[str, ...]:
-        """The `contraindications` step's questions in order: each plain question, then the checklist."""
-        return tuple(rule.id for rule in self.contraindications) + ((self.checklist_id,) if self.checklist_id else ())
+        """The `contraindications` step's questions in order, all branches: each plain question, the checklist,
+        then its follow-ups (each asked only when its item is picked, bot/screening/flow.py)."""
+        checklist = (self.checklist_id, *self.checklist_follow_ups.values()) if self.checklist_id else ()
+        return tuple(rule.id for rule in self.contraindications) + checklist
 
 
 @dataclass(frozen=True)
@@ -294,13 +298,31 @@ def _contraindications(
     return tuple(rules), questions
 
 
+def _follow_up(
+    raw: Mapping[str, Any], yes_no_not_sure: Tuple[Option, ...], thresholds: Mapping[str, int], where: str
+) -> Question:
+    if not str(raw.get("source") or "").strip():
+        raise ContentError(f"{where} follow_up: needs its source")
+    return Question(
+        id=str(raw["id"]),
+        section="contraindications",
+        text=_fill_thresholds(raw["text"], thresholds),
+        kind="choice",
+        options=yes_no_not_sure,
+        guidance="Please answer Yes, No, or Not sure.",
+    )
+
+
 def _checklist(
-    data: Mapping[str, Any], thresholds: Mapping[str, int]
-) -> Tuple[Optional[str], Tuple[ContraindicationRule, ...], Dict[str, Question]]:
-    """contraindications.yml `checklist`: one question listing the review-only items, "None of these" first."""
+    data: Mapping[str, Any], yes_no_not_sure: Tuple[Option, ...], thresholds: Mapping[str, int]
+) -> Tuple[Optional[str], Tuple[ContraindicationRule, ...], Dict[str, Question], Dict[str, str]]:
+    """contraindications.yml `checklist`: one question listing the review-only items, "None of these" first,
+    and the follow-up questions of its items."""
     raw = data.get("checklist")
     if not raw:
-        return None, (), {}
+        return None, (), {}, {}
+    follow_ups: Dict[str, str] = {}
+    questions: Dict[str, Question] = {}
     qid = str(raw["id"])
     where = f"contraindications.yml checklist {qid}"
     rules: List[ContraindicationRule] = []
@@ -318,6 +340,10 @@ def _checklist(
         title = _fill_thresholds(item["title"], thresholds)
         rules.append(ContraindicationRule(item_id, title, "relative", " ".join(str(item["source"]).split())))
         items.append(ChecklistItem(value=item_id, title=title, synonyms=synonyms, together=together))
+        if item.get("follow_up"):
+            follow_up = _follow_up(item["follow_up"], yes_no_not_sure, thresholds, f"{where} {item_id}")
+            questions[follow_up.id] = follow_up
+            follow_ups[item_id] = follow_up.id
     none_raw = raw["none"]
     none = Option(value="none", title=str(none_raw["title"]), synonyms=_words(none_raw["synonyms"], f"{where} none"))
     # Numbered in the text itself, so the numbers a visitor types are the ones shown on every channel.
@@ -332,7 +358,7 @@ def _checklist(
         guidance=_fill_thresholds(raw["guidance"], thresholds),
         checklist_items=tuple(items),
     )
-    return qid, tuple(rules), {qid: question}
+    return qid, tuple(rules), {qid: question, **questions}, follow_ups
 
 
 def _medications(data: Mapping[str, Any]) -> MedicationTable:
@@ -482,7 +508,9 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
         ci_data = _read_yaml(base / "contraindications.yml")
         thresholds = _thresholds(ci_data)
         rules, ci_questions = _contraindications(ci_data, yes_no_not_sure, thresholds)
-        checklist_id, checklist_rules, checklist_questions = _checklist(ci_data, thresholds)
+        checklist_id, checklist_rules, checklist_questions, follow_ups = _checklist(
+            ci_data, yes_no_not_sure, thresholds
+        )
         medications = _medications(_read_yaml(base / MEDICATIONS_FILE))
         eligibility = _read_yaml(base / "eligibility.yml")
         _check_eligibility(eligibility)
@@ -502,7 +530,8 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
         if isinstance(exc, ContentError):
             raise
         raise ContentError(f"screening content in {base} is malformed: {exc!r}") from exc
-    health_ids = tuple(rule.id for rule in rules) + ((checklist_id,) if checklist_id else ())
+    health_ids = tuple(rule.id for rule in rules)
+    health_ids += (checklist_id, *follow_ups.values()) if checklist_id else ()
     order = _question_order(steps, questions, instruments, health_ids, outside_flow)
     # A section's intro goes before its first question in the flow.
     for section, texts in section_prefaces.items():
@@ -524,6 +553,7 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
         checklist_id=checklist_id,
         checklist_rules=checklist_rules,
         checklist_label=str(ci_data["checklist"]["label"]) if checklist_id else "",
+        checklist_follow_ups=follow_ups,
         medications=medications,
         thresholds=thresholds,
     )

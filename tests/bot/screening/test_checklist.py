@@ -166,3 +166,26 @@ def test_the_recent_window_is_read_from_the_data(tmp_path):
 
     with pytest.raises(ContentError, match="recent_weeks"):
         load_content(_clinic_with(tmp_path / "b", no_source))
+
+
+def test_a_follow_up_is_asked_only_where_its_item_was_picked():
+    base = asked_order({"concern": "Anxiety"})
+    assert not {"ci_bipolar_mood_stabilizer", "ci_dissociative_recent", "ci_substance_recent"} & set(base)
+    bipolar = number_of("ci_bipolar")
+    order = asked_order({"concern": "Anxiety", CHECKLIST: f"{bipolar} and ketamine at parties"})
+    at = order.index(CHECKLIST)
+    assert order[at + 1 : at + 3] == ["ci_bipolar_mood_stabilizer", "ci_dissociative_recent"]
+    assert order[at + 3] == CONTACT[0]
+    assert "last 12 months" in question_by_id("ci_dissociative_recent").text  # thresholds.abstinent_months
+
+
+def test_a_follow_up_answer_is_in_the_lead_and_changes_no_outcome(run_screening):
+    answers = run_screening({CHECKLIST: "bipolar", "ci_bipolar_mood_stabilizer": "Yes"})
+    lead = build_lead(answers)
+    assert lead["outcome"] == "needs_review"
+    entry = next(a for a in lead["answers"] if a["id"] == "ci_bipolar_mood_stabilizer")
+    assert entry["answer"] == "Yes"
+    ids = [a["id"] for a in lead["answers"]]
+    assert ids.index("ci_bipolar_mood_stabilizer") == ids.index(CHECKLIST) + 1
+    no = build_lead(run_screening({CHECKLIST: "bipolar", "ci_bipolar_mood_stabilizer": "No"}))
+    assert [r["id"] for r in no["reasons"]] == [r["id"] for r in lead["reasons"]]
