@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from bot.screening import checklist
 from bot.screening.content import AnswerWords, answer_words
 from bot.screening.model import AMBIGUOUS, INVALID, UNRECOGNISED, Option, ParsedAnswer, Question
 
@@ -511,7 +512,11 @@ def _email(question: Question, raw: str) -> ParsedAnswer:
     return ParsedAnswer(ok=True, value=email, display=email)
 
 
-_PARSERS = {"number": _number, "text": _text, "phone": _phone, "email": _email}
+def _checklist(question: Question, raw: str) -> ParsedAnswer:
+    return checklist.parse_checklist(question, raw, answer_words())
+
+
+_PARSERS = {"number": _number, "text": _text, "phone": _phone, "email": _email, "checklist": _checklist}
 
 
 def parse_answer(question: Question, text: str, *, numbers_shown: bool = False) -> ParsedAnswer:
@@ -570,6 +575,8 @@ def is_valid_value(question: Question, value: object) -> bool:
         return isinstance(value, str) and normalise_us_phone(value) == value
     if kind == "email":
         return value is None or (isinstance(value, str) and normalise_email(value) == value)
+    if kind == "checklist":
+        return checklist.is_valid(question, value)
     return False
 
 
@@ -582,6 +589,8 @@ def display_value(question: Question, value: object) -> str:
         return format_us_phone(value)
     if question.kind == "email" and value is None:
         return "Skipped"
+    if question.kind == "checklist":
+        return checklist.display(question, value)
     if question.kind == "text" and value == "none" and question.id == "tx_current_meds":
         return "None"
     if question.kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):

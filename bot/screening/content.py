@@ -7,22 +7,23 @@ A malformed file fails loudly at load time (ContentError), never halfway through
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
-from bot.screening.model import KINDS, OUTCOMES, Option, Question
+from bot.screening.model import KINDS, OUTCOMES, ChecklistItem, Option, Question
 from bot.yaml_files import read_yaml_mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONTENT_DIR = PROJECT_ROOT / "data" / "clinic"
 ANSWER_WORDS_FILE = "answer_words.yml"
+MEDICATIONS_FILE = "medications.yml"
 ANSWER_WORD_VALUES = ("yes", "no", "not_sure")
 
 # The vocabulary of flow.yml `flow:` (the order of the screening), checked when the content loads.
 ASK = "ask"  # {ask: <question id>, ...conditions}; a bare question id is the same without conditions
 INSTRUMENTS = "instruments"  # instruments.yml in its order: each as its asked_when and gate say
-CONTRAINDICATIONS = "contraindications"  # contraindications.yml questions in their order
+CONTRAINDICATIONS = "contraindications"  # contraindications.yml questions in their order, then its checklist
 TELL_OUTCOME = "tell_outcome"  # the outcome message goes before the next question the flow reaches
 BLOCK_STEPS = (INSTRUMENTS, CONTRAINDICATIONS, TELL_OUTCOME)
 CONDITIONS = ("stop_unless", "stop_if_below", "only_if_outcome")
@@ -61,6 +62,17 @@ class ContraindicationRule:
 
 
 @dataclass(frozen=True)
+class MedicationTable:
+    """data/clinic/medications.yml: medicine names by group, and how near a misspelling may be."""
+
+    groups: Dict[str, Tuple[str, ...]]  # group -> names (lower case, single-spaced), in data order
+    min_length_one_edit: int  # a typed word this long may be one edit from a name
+    min_length_two_edits: int  # ... this long, two edits
+    same_first_letter: bool
+    not_medicines: Tuple[str, ...]  # ordinary words near a name, never matched
+
+
+@dataclass(frozen=True)
 class Stop:
     """An answered question that ends the screening (flow.yml stop_unless / stop_if_below)."""
 
@@ -96,6 +108,21 @@ class ScreeningContent:
     section_prefaces: Dict[str, Tuple[str, ...]]
     flow: Tuple[FlowStep, ...] = ()
     question_order: Tuple[str, ...] = ()  # every question the flow can ask, in order, all branches
+    # The review-only items asked as one checklist question (contraindications.yml `checklist`), each relative.
+    checklist_id: Optional[str] = None
+    checklist_rules: Tuple[ContraindicationRule, ...] = ()
+    checklist_label: str = ""
+    # checklist item id -> the follow-up question asked right after the checklist when that item was picked
+    checklist_follow_ups: Dict[str, str] = field(default_factory=dict)
+    medications: Optional[MedicationTable] = None
+    thresholds: Dict[str, int] = field(default_factory=dict)  # contraindications.yml `thresholds`
+
+    @property
+    def health_question_ids(self) -> Tuple[str, ...]:
+        """The `contraindications` step's questions in order, all branches: each plain question, the checklist,
+        then its follow-ups (each asked only when its item is picked, bot/screening/flow.py)."""
+        checklist = (self.checklist_id, *self.checklist_follow_ups.values()) if self.checklist_id else ()
+        return tuple(rule.id for rule in self.contraindications) + checklist
 
 
 @dataclass(frozen=True)
@@ -240,8 +267,33 @@ def _instruments(data: Mapping[str, Any]) -> Tuple[Tuple[Instrument, ...], Dict[
     return tuple(instruments), questions
 
 
+def _thresholds(data: Mapping[str, Any]) -> Dict[str, int]:
+    """contraindications.yml `thresholds`: name -> whole number, each with its source (or the load fails)."""
+    found: Dict[str, int] = {}
+    for name, raw in (data.get("thresholds") or {}).items():
+        value = raw.get("value") if isinstance(raw, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int) or not str(raw.get("source") or "").strip():
+            raise ContentError(f"contraindications.yml thresholds.{name}: needs a whole-number value and a source")
+        found[str(name)] = value
+    return found
+
+
+def _fill_thresholds(text: object, thresholds: Mapping[str, int]) -> str:
+    filled = " ".join(str(text).split())
+    for name, value in thresholds.items():
+        filled = filled.replace("{" + name + "}", str(value))
+    return filled
+
+
+def _words(raw: Any, where: str) -> Tuple[str, ...]:
+    if not isinstance(raw, list) or any(not isinstance(w, str) or not w.strip() for w in raw):
+        # YAML 1.1 reads bare yes/no/on/off as booleans: they must be quoted in the file.
+        raise ContentError(f"{where}: must be a list of quoted words, got {raw!r}")
+    return tuple(" ".join(w.split()).casefold() for w in raw)
+
+
 def _contraindications(
-    data: Mapping[str, Any], yes_no_not_sure: Tuple[Option, ...]
+    data: Mapping[str, Any], yes_no_not_sure: Tuple[Option, ...], thresholds: Mapping[str, int]
 ) -> Tuple[Tuple[ContraindicationRule, ...], Dict[str, Question]]:
     rules: List[ContraindicationRule] = []
     questions: Dict[str, Question] = {}
@@ -249,16 +301,101 @@ def _contraindications(
         cls = raw["class"]
         if cls not in ("absolute", "relative"):
             raise ContentError(f"contraindications.yml {raw.get('id')}: class must be absolute or relative")
-        rules.append(ContraindicationRule(raw["id"], raw["label"], cls, " ".join(str(raw["source"]).split())))
+        if not str(raw.get("source") or "").strip():
+            raise ContentError(f"contraindications.yml {raw.get('id')}: every rule needs its source")
+        label = _fill_thresholds(raw["label"], thresholds)
+        rules.append(ContraindicationRule(raw["id"], label, cls, " ".join(str(raw["source"]).split())))
         questions[raw["id"]] = Question(
             id=raw["id"],
             section="contraindications",
-            text=" ".join(str(raw["text"]).split()),
+            text=_fill_thresholds(raw["text"], thresholds),
             kind="choice",
             options=yes_no_not_sure,
             guidance="Please answer Yes, No, or Not sure.",
         )
     return tuple(rules), questions
+
+
+def _follow_up(
+    raw: Mapping[str, Any], yes_no_not_sure: Tuple[Option, ...], thresholds: Mapping[str, int], where: str
+) -> Question:
+    if not str(raw.get("source") or "").strip():
+        raise ContentError(f"{where} follow_up: needs its source")
+    return Question(
+        id=str(raw["id"]),
+        section="contraindications",
+        text=_fill_thresholds(raw["text"], thresholds),
+        kind="choice",
+        options=yes_no_not_sure,
+        guidance="Please answer Yes, No, or Not sure.",
+    )
+
+
+def _checklist(
+    data: Mapping[str, Any], yes_no_not_sure: Tuple[Option, ...], thresholds: Mapping[str, int]
+) -> Tuple[Optional[str], Tuple[ContraindicationRule, ...], Dict[str, Question], Dict[str, str]]:
+    """contraindications.yml `checklist`: one question listing the review-only items, "None of these" first,
+    and the follow-up questions of its items."""
+    raw = data.get("checklist")
+    if not raw:
+        return None, (), {}, {}
+    follow_ups: Dict[str, str] = {}
+    questions: Dict[str, Question] = {}
+    qid = str(raw["id"])
+    where = f"contraindications.yml checklist {qid}"
+    rules: List[ContraindicationRule] = []
+    items: List[ChecklistItem] = []
+    for item in raw["items"]:
+        item_id = str(item["id"])
+        if item.get("class", "relative") != "relative":
+            raise ContentError(f"{where} {item_id}: only review items (relative) go in the checklist")
+        if not str(item.get("source") or "").strip():
+            raise ContentError(f"{where} {item_id}: every rule needs its source")
+        synonyms = _words(item.get("synonyms") or [], f"{where} {item_id} synonyms")
+        together = tuple(_words(group, f"{where} {item_id} together") for group in item.get("together") or ())
+        if not synonyms and not together:
+            raise ContentError(f"{where} {item_id}: give synonyms or together, the words that pick it")
+        title = _fill_thresholds(item["title"], thresholds)
+        rules.append(ContraindicationRule(item_id, title, "relative", " ".join(str(item["source"]).split())))
+        items.append(ChecklistItem(value=item_id, title=title, synonyms=synonyms, together=together))
+        if item.get("follow_up"):
+            follow_up = _follow_up(item["follow_up"], yes_no_not_sure, thresholds, f"{where} {item_id}")
+            questions[follow_up.id] = follow_up
+            follow_ups[item_id] = follow_up.id
+    none_raw = raw["none"]
+    none = Option(value="none", title=str(none_raw["title"]), synonyms=_words(none_raw["synonyms"], f"{where} none"))
+    # Numbered in the text itself, so the numbers a visitor types are the ones shown on every channel.
+    lines = [f"{n}. {title}" for n, title in enumerate([none.title] + [i.title for i in items], start=1)]
+    intro = f"{_fill_thresholds(raw['text'], thresholds)} {_fill_thresholds(raw['how_to_answer'], thresholds)}"
+    question = Question(
+        id=qid,
+        section="contraindications",
+        text="\n".join([intro, *lines]),
+        kind="checklist",
+        options=(none,),
+        guidance=_fill_thresholds(raw["guidance"], thresholds),
+        checklist_items=tuple(items),
+    )
+    return qid, tuple(rules), {qid: question, **questions}, follow_ups
+
+
+def _medications(data: Mapping[str, Any]) -> MedicationTable:
+    groups: Dict[str, Tuple[str, ...]] = {}
+    for group, raw in (data.get("groups") or {}).items():
+        if not isinstance(raw, dict) or not str(raw.get("source") or "").strip():
+            raise ContentError(f"{MEDICATIONS_FILE} {group}: needs `names` and its `source`")
+        groups[str(group)] = _words(raw.get("names"), f"{MEDICATIONS_FILE} {group} names")
+    fuzzy = data.get("fuzzy") or {}
+    one, two = fuzzy.get("min_length_one_edit"), fuzzy.get("min_length_two_edits")
+    if not isinstance(one, int) or not isinstance(two, int) or not 3 <= one <= two:
+        raise ContentError(f"{MEDICATIONS_FILE} fuzzy: min_length_one_edit and min_length_two_edits, 3 <= one <= two")
+    return MedicationTable(
+        groups=groups,
+        min_length_one_edit=one,
+        min_length_two_edits=two,
+        same_first_letter=bool(fuzzy.get("same_first_letter", True)),
+        not_medicines=_words(data.get("not_medicines") or [], f"{MEDICATIONS_FILE} not_medicines"),
+    )
 
 
 def _stop(raw: Mapping[str, Any], question: Question, where: str) -> Optional[Stop]:
@@ -325,7 +462,7 @@ def _flow_step(raw: Any, where: str, questions: Mapping[str, Question]) -> FlowS
 
 
 def _all_question_ids(
-    step: FlowStep, instruments: Tuple[Instrument, ...], rules: Tuple[ContraindicationRule, ...]
+    step: FlowStep, instruments: Tuple[Instrument, ...], health_ids: Tuple[str, ...]
 ) -> Tuple[str, ...]:
     """Every question a step can ask, in order, whatever the answers (all instrument branches)."""
     if step.kind == ASK and step.question_id:
@@ -333,7 +470,7 @@ def _all_question_ids(
     if step.kind == INSTRUMENTS:
         return tuple(qid for i in instruments for qid in ((i.gate_id,) if i.gate_id else ()) + i.item_ids)
     if step.kind == CONTRAINDICATIONS:
-        return tuple(rule.id for rule in rules)
+        return health_ids
     return ()
 
 
@@ -341,11 +478,11 @@ def _question_order(
     steps: Tuple[FlowStep, ...],
     questions: Mapping[str, Question],
     instruments: Tuple[Instrument, ...],
-    rules: Tuple[ContraindicationRule, ...],
+    health_ids: Tuple[str, ...],
     outside_flow: Set[str],
 ) -> Tuple[str, ...]:
     """The flow's question ids in order (all branches), after checking each is asked exactly once."""
-    order = tuple(qid for step in steps for qid in _all_question_ids(step, instruments, rules))
+    order = tuple(qid for step in steps for qid in _all_question_ids(step, instruments, health_ids))
     twice = sorted({qid for qid in order if order.count(qid) > 1})
     if twice:
         raise ContentError(f"flow.yml flow: asked more than once: {', '.join(twice)}")
@@ -373,6 +510,7 @@ def _with_preface(question: Question, extra: Tuple[str, ...]) -> Question:
         max_length=question.max_length,
         min_value=question.min_value,
         max_value=question.max_value,
+        checklist_items=question.checklist_items,
     )
 
 
@@ -386,19 +524,22 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
         yes_no_not_sure = _options(flow["yes_no_not_sure"], "flow.yml yes_no_not_sure")
         instruments, instrument_questions = _instruments(_read_yaml(base / "instruments.yml"))
         ci_data = _read_yaml(base / "contraindications.yml")
-        rules, ci_questions = _contraindications(ci_data, yes_no_not_sure)
+        thresholds = _thresholds(ci_data)
+        rules, ci_questions = _contraindications(ci_data, yes_no_not_sure, thresholds)
+        checklist_id, checklist_rules, checklist_questions, follow_ups = _checklist(
+            ci_data, yes_no_not_sure, thresholds
+        )
+        medications = _medications(_read_yaml(base / MEDICATIONS_FILE))
         eligibility = _read_yaml(base / "eligibility.yml")
+        _check_eligibility(eligibility)
         section_prefaces = {
             section: tuple(_fill(t, clinic_name) for t in texts)
             for section, texts in (flow.get("section_prefaces") or {}).items()
         }
-        meds = {
-            group: tuple(str(n).lower() for n in names)
-            for group, names in (ci_data.get("interacting_medications") or {}).items()
-        }
         derived = dict(ci_data.get("derived") or {})
         questions.update(instrument_questions)
         questions.update(ci_questions)
+        questions.update(checklist_questions)
         raw_flow = flow.get("flow")
         if not isinstance(raw_flow, list) or not raw_flow:
             raise ContentError("flow.yml: `flow:` must be a list of steps (the order of the screening)")
@@ -407,7 +548,9 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
         if isinstance(exc, ContentError):
             raise
         raise ContentError(f"screening content in {base} is malformed: {exc!r}") from exc
-    order = _question_order(steps, questions, instruments, rules, outside_flow)
+    health_ids = tuple(rule.id for rule in rules)
+    health_ids += (checklist_id, *follow_ups.values()) if checklist_id else ()
+    order = _question_order(steps, questions, instruments, health_ids, outside_flow)
     # A section's intro goes before its first question in the flow.
     for section, texts in section_prefaces.items():
         first = next((qid for qid in order if questions[qid].section == section), None)
@@ -420,12 +563,29 @@ def load_content(content_dir: Optional[Path] = None, clinic_name: str = "the cli
         instruments=instruments,
         contraindications=rules,
         derived=derived,
-        interacting_medications=meds,
+        interacting_medications=dict(medications.groups),
         eligibility=eligibility,
         section_prefaces=section_prefaces,
         flow=steps,
         question_order=order,
+        checklist_id=checklist_id,
+        checklist_rules=checklist_rules,
+        checklist_label=str(ci_data["checklist"]["label"]) if checklist_id else "",
+        checklist_follow_ups=follow_ups,
+        medications=medications,
+        thresholds=thresholds,
     )
+
+
+# eligibility.yml numbers the outcome rules use: each must be there, a whole number (its source is beside it).
+ELIGIBILITY_THRESHOLDS = ("treatment_resistant_min_failed_antidepressants",)
+
+
+def _check_eligibility(eligibility: Mapping[str, Any]) -> None:
+    for key in ELIGIBILITY_THRESHOLDS:
+        value = eligibility.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ContentError(f"eligibility.yml {key}: must be a whole number, got {value!r}")
 
 
 def _word_list(raw: Any, where: str) -> Tuple[str, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, Mapping, NamedTuple, Optional
 
+from bot.screening.checklist import picked_items
 from bot.screening.content import (
     ASK,
     CONTACT_CONSENT_ID,
@@ -53,6 +54,13 @@ def _step_question_ids(step: FlowStep, answers: Mapping[str, object], content: S
     elif step.kind == CONTRAINDICATIONS:
         for rule in content.contraindications:
             yield rule.id
+        if content.checklist_id:
+            yield content.checklist_id
+            # Reached only once the checklist is answered: a follow-up only where its item was picked.
+            picked = picked_items(answers.get(content.checklist_id))
+            for item_id, follow_up_id in content.checklist_follow_ups.items():
+                if item_id in picked:
+                    yield follow_up_id
 
 
 def _end_status(answers: Mapping[str, object]) -> str:

@@ -22,7 +22,7 @@ _CONTACT_KEYS = {
 
 
 class NoConsentToContact(ValueError):
-    """build_lead() was called for someone who did not agree to be contacted."""
+    """build_lead() was called for someone who did not agree to be contacted (or, a minor, cannot)."""
 
 
 def _crisis(crisis: Optional[Mapping[str, object]]) -> Dict[str, object]:
@@ -59,6 +59,9 @@ def lead_from_progress(progress: ScreeningProgress, *, crisis: Optional[Mapping[
         # The outcome must be the one the crisis flag gives: derive it again rather than send the wrong one.
         progress = screening_progress(progress.answers, crisis_flag=bool(crisis_info["flagged"]), content=content)
     answers = progress.answers
+    if progress.status == "minor":
+        # The screening stops at age for a minor: whatever else a slot holds, it never becomes a lead.
+        raise NoConsentToContact("no lead for a visitor under the minimum age")
     if answers.get(CONTACT_CONSENT_ID) != "yes":
         raise NoConsentToContact("no lead without an explicit yes to contact_consent")
     result = progress.result

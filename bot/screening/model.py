@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
 # Question kinds the answer parser understands.
-KINDS = ("choice", "number", "text", "phone", "email")
+KINDS = ("choice", "number", "text", "phone", "email", "checklist")
 
 # Outcomes, from most to least restrictive. The bot never diagnoses and never rules anyone in:
 # "qualified" only means "a consultation looks like a good next step".
@@ -22,6 +22,16 @@ class Option:
     title: str
     score: Optional[int] = None
     synonyms: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One line of a checklist question ("Do any of these apply to you?"), numbered from 2 (1 is "None")."""
+
+    value: str  # the item's rule id, stored in the answer's list
+    title: str
+    synonyms: Tuple[str, ...] = ()  # any one of these phrases in a reply picks the item
+    together: Tuple[Tuple[str, ...], ...] = ()  # or a word from each of these lists ("brother" + "schizophrenia")
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class Question:
     max_length: int = 200
     min_value: Optional[int] = None
     max_value: Optional[int] = None
+    # kind "checklist": the items, numbered after options[0] (the "None of these" answer); see checklist.py.
+    checklist_items: Tuple[ChecklistItem, ...] = ()
 
     def option(self, value: str) -> Optional[Option]:
         """The option with this value, or None."""

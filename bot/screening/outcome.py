@@ -1,15 +1,18 @@
 """The pre-screen outcome: a pure function of the validated answers and the rules in eligibility.yml.
 
-Order (first match wins): any absolute contraindication Yes -> not_eligible; any relative Yes, derived flag,
-"Not sure", crisis flag or PHQ-9 item 9 above 0 -> needs_review; any score at/above its cut-off or 2+
-antidepressants that did not help -> qualified; otherwise needs_review (the bot never rules anyone out on
-symptoms). Every finding is listed in `reasons` so staff see all of it, not only the deciding one.
+Order (first match wins): any absolute contraindication Yes -> not_eligible; any relative Yes (a checklist
+item included), derived flag, "Not sure", crisis flag or PHQ-9 item 9 above 0 -> needs_review; any score
+at/above its cut-off -> qualified; otherwise needs_review (the bot never rules anyone out on symptoms).
+A history of failed antidepressants alone never qualifies: treatment-resistant depression means a current
+episode as well, so below the cut-offs it goes to a clinician. Every finding is listed in `reasons` so staff
+see all of it, not only the deciding one.
 """
 
 from __future__ import annotations
 
 from typing import Dict, List, Mapping, Optional
 
+from bot.screening.checklist import NOT_SURE, picked_items
 from bot.screening.content import ScreeningContent
 from bot.screening.content import content as default_content
 from bot.screening.medications import interacting_groups
@@ -42,6 +45,14 @@ def contraindication_items(answers: Mapping[str, object], content: ScreeningCont
                     "class": rule.cls,
                     "source": rule.source,
                 }
+            )
+    if content.checklist_id and content.checklist_id in answers:
+        value = answers[content.checklist_id]
+        picked = picked_items(value)
+        for rule in content.checklist_rules:
+            answer = NOT_SURE if value == [NOT_SURE] else "yes" if rule.id in picked else "no"
+            items.append(
+                {"id": rule.id, "label": rule.label, "answer": answer, "class": rule.cls, "source": rule.source}
             )
     older = content.derived.get("older_adult")
     age = answers.get("age")
@@ -81,6 +92,7 @@ def decide_outcome(
     scores = instrument_scores(answers, content)
     items = contraindication_items(answers, content)
     derived_ids = {str(d.get("id")) for d in content.derived.values()}
+    checklist_ids = {rule.id for rule in content.checklist_rules}
 
     absolute, review, symptoms = [], [], []
     for item in items:
@@ -89,8 +101,11 @@ def decide_outcome(
         elif item["answer"] == "yes":
             key = "derived" if item["id"] in derived_ids else "relative"
             review.append(_reason(content, f"relative_{item['id']}", key, label=item["label"]))
-        elif item["answer"] == "not_sure":
+        elif item["answer"] == "not_sure" and item["id"] not in checklist_ids:
             review.append(_reason(content, f"not_sure_{item['id']}", "not_sure", label=item["label"]))
+    if content.checklist_id and answers.get(content.checklist_id) == [NOT_SURE]:
+        # One reason for the whole checklist, not one for each of its lines.
+        review.append(_reason(content, f"not_sure_{content.checklist_id}", "not_sure", label=content.checklist_label))
     if crisis_flag:
         review.append(_reason(content, "crisis_flag", "crisis_flag"))
     if content.eligibility.get("phq9_risk_item_reviews", True) and risk_item_positive(answers, content):
@@ -109,10 +124,12 @@ def decide_outcome(
                     cutoff=instrument.cutoff,
                 )
             )
+    # Noted for the clinician either way; it never makes anyone qualified on its own (eligibility.yml).
+    history = []
     option = content.questions["tx_antidepressants"].option(str(answers.get("tx_antidepressants")))
-    minimum = int(content.eligibility.get("treatment_resistant_min_failed_antidepressants", 2))
+    minimum = int(content.eligibility["treatment_resistant_min_failed_antidepressants"])
     if option is not None and option.score is not None and option.score >= minimum:
-        symptoms.append(_reason(content, "treatment_resistant_history", "treatment_resistant_history"))
+        history.append(_reason(content, "treatment_resistant_history", "treatment_resistant_history", minimum=minimum))
 
     if absolute:
         outcome = "not_eligible"
@@ -122,7 +139,7 @@ def decide_outcome(
         outcome = "qualified"
     else:
         outcome = "needs_review"
-    reasons = absolute + review + symptoms
+    reasons = absolute + review + symptoms + history
     if not symptoms:
         reasons.append(_reason(content, "below_cutoffs", "below_cutoffs"))
     return ScreeningResult(outcome=outcome, scores=scores, contraindications=items, reasons=reasons)

@@ -224,16 +224,15 @@ def complete_answers(**overrides):
     for item in (
         "pregnancy",
         "psychosis",
-        "bipolar",
+        "mania",
         "hypertension",
-        "heart",
-        "substance",
+        "heart_recent",
+        "heart_unstable",
+        "aneurysm",
         "ketamine_reaction",
-        "liver",
-        "pressure",
-        "thyroid",
     ):
         answers[f"ci_{item}"] = "no"
+    answers["ci_checklist"] = ["none"]  # the review-only items, one question
     answers.update(
         {
             "contact_first_name": "Maria",

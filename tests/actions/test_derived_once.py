@@ -103,7 +103,8 @@ async def test_a_reply_left_to_the_rules_derives_the_state_once(dispatcher, doma
 
 @pytest.mark.asyncio
 async def test_finishing_derives_the_state_once_for_the_status_and_the_lead(dispatcher, domain):
-    answers = {**UP_TO_HEALTH, **dict.fromkeys(HEALTH, "no"), **CONTACT}
+    # The last health question is the checklist: its "None of these" is stored as ["none"].
+    answers = {**UP_TO_HEALTH, **dict.fromkeys(HEALTH[:-1], "no"), HEALTH[-1]: ["none"], **CONTACT}
     screening = ScreeningState(answers=answers).to_slot()
     with counting_calls() as calls:
         events = await ActionFinishScreening().run(dispatcher, make_tracker("", slots={"screening": screening}), domain)

@@ -36,7 +36,7 @@ def test_an_open_crisis_episode_is_asked_about_before_anything_else():
     assert current_step(ScreeningState(), crisis).question.id == CONTINUE_QUESTION_ID
     crisis, kind, stopped = answer_followup(crisis, CONTINUE_QUESTION_ID, "continue")
     assert (kind, stopped, crisis.open, crisis.flagged) == ("resume", False, False, True)
-    assert current_step(ScreeningState(answers={"consent": "yes"}), crisis).question.id == "concern"
+    assert current_step(ScreeningState(answers={"consent": "yes"}), crisis).question.id == "age"
 
 
 def test_choosing_to_stop_after_a_crisis_ends_the_screening():
@@ -82,7 +82,7 @@ def test_talk_to_a_person_offers_a_call_back_then_asks_only_name_and_phone():
     state = state.with_answers({**state.answers, "contact_phone": "+18185550134"})
     assert state.callback_ready()
     state = state.callback_sent()
-    assert current_step(state, CrisisState()).question.id == "concern"
+    assert current_step(state, CrisisState()).question.id == "age"
     assert state.callback_offered().callback == "sent"  # never offered twice once sent
 
 

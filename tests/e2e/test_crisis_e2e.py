@@ -73,8 +73,8 @@ def test_risk_mid_questionnaire_interrupts_and_the_lead_carries_the_flag(stack):
     visitor = Visitor(stack.say, persona)
     visitor.send("hello")
     visitor.send("Yes")
-    messages = visitor.send("Depression")
-    assert asked(messages) == "age"
+    messages = visitor.send("41")
+    assert asked(messages) == "concern"
     risk = "honestly i don't see the point of being alive"
     messages = visitor.send(risk)
     assert "988" in reply_text(messages)
@@ -83,8 +83,8 @@ def test_risk_mid_questionnaire_interrupts_and_the_lead_carries_the_flag(stack):
     messages = visitor.send("yes")
     assert asked(messages) == "crisis_continue"
     messages = visitor.send("Keep going")
-    assert asked(messages) == "age"  # the same question, only once they chose to go on
-    visitor.run(first="41")
+    assert asked(messages) == "concern"  # the same question, only once they chose to go on
+    visitor.run(first="Depression")
     leads = stack.receiver.wait_for(visitor.sender, "lead.created")
     assert len(leads) == 1
     lead = leads[0].event["lead"]

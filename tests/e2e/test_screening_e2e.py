@@ -11,11 +11,12 @@ from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
 from tests.e2e.stack import SECRET
 from tests.e2e.visitor import Visitor, asked, buttons
 
-# Clicking: every answer is a button's title (what the widget sends as payload).
+# Clicking: every answer is a button's title (what the widget sends as payload). Age is typed (no buttons);
+# GAD-7 21 and PHQ-9 16 are at or above the cut-offs, so qualified (failed antidepressants alone are not).
 QUALIFIED_CLICKER = {
     "consent": "Yes",
-    "concern": "Anxiety",
     "age": "34",
+    "concern": "Anxiety",
     "gad7": "Nearly every day",
     "phq9": "More than half the days",
     "phq9_9": "Not at all",
@@ -23,6 +24,7 @@ QUALIFIED_CLICKER = {
     "tx_antidepressants": "2 or more",
     "tx_current_meds": "sertraline 100 mg",
     "ci": "No",
+    "ci_checklist": "None of these",
     "contact_first_name": "Maria",
     "contact_phone": "(818) 555-0134",
     "contact_email": "maria@example.com",
@@ -100,9 +102,11 @@ def test_not_eligible_adult_typing_gets_a_not_eligible_lead_with_consent(stack):
 
 
 def test_minor_is_told_kindly_and_no_lead_is_sent(stack):
-    visitor = Visitor(stack.say, {"consent": "Yes", "concern": "OCD", "age": "16"})
+    # No "concern" in the persona: were the main concern (or any health question) asked, the visitor fails.
+    visitor = Visitor(stack.say, {"consent": "Yes", "age": "16"})
     last = visitor.run()
     assert asked(last) is None
+    assert [text for text, _ in visitor.transcript] == ["hi", "Yes", "16"]
     assert any("adult" in (m.get("text") or "").lower() for m in last), last
     after = visitor.send("hello?")
     assert asked(after) is None
@@ -121,9 +125,9 @@ def test_clinic_question_mid_screening_is_answered_then_the_same_question_asked_
     visitor = Visitor(stack.say, {})
     visitor.send("hi")
     messages = visitor.send("Yes")
-    assert asked(messages) == "concern"
+    assert asked(messages) == "age"
     messages = visitor.send("how much does it cost?")
-    assert asked(messages) == "concern"
+    assert asked(messages) == "age"
     assert "$" in " ".join(m.get("text") or "" for m in messages)
 
 
@@ -150,7 +154,6 @@ def test_unusable_reply_reasks_with_guidance(stack):
     visitor = Visitor(stack.say, {})
     visitor.send("hi")
     visitor.send("Yes")
-    visitor.send("Depression")
     messages = visitor.send("banana")
     assert asked(messages) == "age"
     assert len(messages) >= 2  # guidance, then the question again
@@ -161,13 +164,52 @@ def test_typed_intent_payloads_never_answer_or_skip_a_question(stack, payload):
     visitor = Visitor(stack.say, {})
     visitor.send("hi")
     visitor.send("Yes")
-    visitor.send("Anxiety")
     messages = visitor.send(payload)
     # Either re-asked (not an answer) or, for "/stop", stopped: never the next question.
     if payload == "/stop":
         assert asked(messages) is None
     else:
         assert asked(messages) == "age", messages
+
+
+# Typed, below the cut-offs (GAD-7 7, PHQ-9 0), 3 failed antidepressants, a misspelled stimulant and voices
+# heard in the past only (checklist number 4): a clinician reviews it; never qualified, never turned away.
+SUB_THRESHOLD_REVIEW = {
+    "consent": "yes",
+    "age": "45",
+    "concern": "anxiety",
+    "gad7": "Several days",
+    "phq9": "Not at all",
+    "tx": "yes",
+    "tx_antidepressants": "three",
+    "tx_current_meds": "aderall 20mg and zoloft",
+    "ci": "no",
+    "ci_checklist": "4",
+    "contact_first_name": "Sam",
+    "contact_phone": "818 555 0177",
+    "contact_email": "skip",
+    "contact_method": "text",
+    "contact_best_time": "any time",
+    "contact_consent": "yes",
+}
+
+
+def test_sub_threshold_visitor_with_failed_treatments_and_past_only_experiences_goes_to_review(stack):
+    visitor = Visitor(stack.say, SUB_THRESHOLD_REVIEW)
+    visitor.run()
+    received = stack.receiver.wait_for(visitor.sender, "lead.created")
+    assert len(received) == 1, visitor.transcript[-3:]
+    lead = received[0].event["lead"]
+    assert lead["outcome"] == "needs_review"
+    assert lead["scores"] == {"gad7": 7, "phq9": 0}
+    reasons = {r["id"] for r in lead["reasons"]}
+    assert {"treatment_resistant_history", "relative_ci_past_psychosis", "relative_interacting_medication"} <= reasons
+    medicine = next(c for c in lead["contraindications"] if c["id"] == "interacting_medication")
+    assert medicine["answer"] == "yes" and "stimulant" in medicine["label"]
+    checklist = next(a for a in lead["answers"] if a["id"] == "ci_checklist")
+    assert checklist["value"] == ["ci_past_psychosis"]
+    # The count: 3 intake, 16 items, 3 history, 8 health questions and the checklist, 6 contact.
+    assert len(visitor.transcript) == 38  # "hi" + 37 answers
 
 
 def test_start_over_goes_back_to_consent(stack):

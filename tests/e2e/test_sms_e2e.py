@@ -25,6 +25,7 @@ QUALIFIED_TEXTER = {
     "tx_antidepressants": "2 or more",
     "tx_current_meds": "sertraline 100 mg",
     "ci": "2",  # No
+    "ci_checklist": "1",  # None of these (the checklist's own numbers)
     "contact_first_name": "Maria",
     "contact_phone_known": "1",  # Yes, this number
     "contact_email": "maria@example.com",
@@ -142,12 +143,12 @@ def test_a_retried_message_sid_gets_the_first_reply_and_is_not_processed_twice(s
     first = phone.post(fields)
     retry = phone.post(fields)
     assert first.status == retry.status == 200 and retry.body == first.body
-    assert asked(phone, first.messages) == "concern"
-    # Had the retry been processed, "1" would have answered the concern question too.
-    assert asked(phone, phone.send("Anxiety")) == "age"
+    assert asked(phone, first.messages) == "age"
+    # Had the retry been processed, "1" would have answered the age question too (and ended it: a minor).
+    assert asked(phone, phone.send("34")) == "concern"
 
     # A retry arriving while the first delivery is still being processed waits for it.
-    fields = phone.fields("34")
+    fields = phone.fields("Anxiety")
     replies = []
     threads = [threading.Thread(target=lambda: replies.append(phone.post(fields))) for _ in range(3)]
     for thread in threads:

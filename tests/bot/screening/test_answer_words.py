@@ -23,7 +23,7 @@ SCREENING = [
     "contact_consent",
     "pcptsd5_trauma",
     "pcptsd5_1",
-    "ci_liver",
+    "ci_mania",
     "ci_pregnancy",
 ]
 
@@ -65,7 +65,7 @@ def edit_words(clinic: Path, key: str, word: str) -> None:
 
 
 def test_a_word_added_to_the_list_is_understood_by_the_screening_and_the_crisis_question(tmp_path, monkeypatch):
-    consent, health = question_by_id("consent"), question_by_id("ci_liver")
+    consent, health = question_by_id("consent"), question_by_id("ci_mania")
     assert not parse_answer(consent, "yessir").ok and not parse_answer(safety_question(), "yessir").ok
     clinic = clinic_copy(tmp_path)
     edit_words(clinic, "yes", "yessir")

@@ -14,7 +14,7 @@ from bot.screening.flow import question_by_id
 
 GAD1 = "gad7_1"
 YES_NO = "tx_therapy"
-YNS = "ci_liver"
+YNS = "ci_mania"
 
 
 def ok(question_id: str, text: str):

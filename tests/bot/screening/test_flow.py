@@ -3,17 +3,17 @@ from __future__ import annotations
 from bot.screening.answers import parse_answer
 from bot.screening.flow import next_step, question_by_id, record_answer, screening_status
 from bot.screening.model import ParsedAnswer
-from tests.bot.screening.shipped_order import CI, CONTACT, GAD, PHQ, TX
+from tests.bot.screening.shipped_order import CI, CONTACT, GAD, PHQ, START, TX
 
 
 def test_depression_path_order(order_of):
-    assert order_of() == ["consent", "concern", "age", *GAD, *PHQ, *TX, *CI, *CONTACT]
+    assert order_of() == [*START, *GAD, *PHQ, *TX, *CI, *CONTACT]
 
 
 def test_ptsd_branch_asks_gate_then_items(order_of):
     order = order_of({"concern": "PTSD", "pcptsd5_trauma": "Yes"})
     pc = ["pcptsd5_trauma"] + [f"pcptsd5_{i}" for i in range(1, 6)]
-    assert order == ["consent", "concern", "age", *GAD, *PHQ, *pc, *TX, *CI, *CONTACT]
+    assert order == [*START, *GAD, *PHQ, *pc, *TX, *CI, *CONTACT]
 
 
 def test_ptsd_gate_no_skips_items(order_of, run_screening):
@@ -26,7 +26,7 @@ def test_ptsd_gate_no_skips_items(order_of, run_screening):
 def test_ocd_branch(order_of):
     order = order_of({"concern": "OCD"})
     oci = [f"oci4_{i}" for i in range(1, 5)]
-    assert order == ["consent", "concern", "age", *GAD, *PHQ, *oci, *TX, *CI, *CONTACT]
+    assert order == [*START, *GAD, *PHQ, *oci, *TX, *CI, *CONTACT]
     assert "pcptsd5_trauma" not in order
 
 
@@ -37,9 +37,11 @@ def test_declined_ends_with_nothing_more():
 
 
 def test_minor_ends_without_more_questions(run_screening):
+    # Age comes right after consent: a minor is never asked the main concern or any health question.
     answers = run_screening({"age": "16"})
-    assert set(answers) == {"consent", "concern", "age"}
+    assert set(answers) == {"consent", "age"}
     assert screening_status(answers) == "minor"
+    assert next_step({"consent": "yes"}).question.id == "age"
 
 
 def test_adult_at_18_continues(run_screening):
@@ -56,7 +58,7 @@ def test_not_eligible_asks_optin_first_and_no_ends(order_of, run_screening):
 
 
 def test_not_eligible_optin_yes_continues_to_contact(order_of):
-    order = order_of({"ci_heart": "yes", "contact_optin": "yes"})
+    order = order_of({"ci_heart_recent": "yes", "contact_optin": "yes"})
     assert order[-7:] == ["contact_optin", *CONTACT]
 
 
@@ -66,7 +68,7 @@ def test_outcome_told_before_first_contact_question(run_screening):
     step = next_step(partial)
     assert step.question.id == "contact_first_name"
     assert "clinician will look over" in step.preface[0]
-    qualified = dict(partial, tx_antidepressants="2_or_more")
+    qualified = dict(partial, **dict.fromkeys(GAD, "nearly_every_day"))
     assert "consultation could be a good next step" in next_step(qualified).preface[0]
     ineligible = dict(partial, ci_psychosis="yes")
     step = next_step(ineligible)
@@ -76,9 +78,8 @@ def test_outcome_told_before_first_contact_question(run_screening):
 
 
 def test_crisis_flag_changes_the_outcome_message(run_screening):
-    partial = {
-        k: v for k, v in run_screening({"tx_antidepressants": "2 or more"}).items() if not k.startswith("contact_")
-    }
+    high_gad = dict.fromkeys(GAD, "Nearly every day")
+    partial = {k: v for k, v in run_screening(high_gad).items() if not k.startswith("contact_")}
     assert "good next step" in next_step(partial).preface[0]
     assert "clinician will look over" in next_step(partial, crisis_flag=True).preface[0]
 
@@ -117,7 +118,7 @@ def test_answered_questions_are_never_re_asked(default_reply):
 def test_stems_and_section_prefaces():
     assert next_step({}).preface[-1].startswith("If you are in danger right now, call 911")
     assert "not a doctor" in next_step({}).preface[0]
-    start = {"consent": "yes", "concern": "anxiety", "age": 30}
+    start = {"consent": "yes", "age": 30, "concern": "anxiety"}
     first_item = next_step(start)
     assert first_item.preface == ()  # the stem is part of every item (test_every_instrument_item_is_a_whole_question)
     assert first_item.question.text.startswith("Over the last 2 weeks, how often have you been bothered by")

@@ -11,7 +11,9 @@ import yaml
 
 from bot.screening.content import DEFAULT_CONTENT_DIR, ContentError, ScreeningContent, load_content
 from bot.screening.flow import next_step, screening_progress
-from tests.bot.screening.shipped_order import CI, CONTACT, GAD, PHQ
+from tests.bot.screening.shipped_order import CHECKLIST, CI, CI_QUESTIONS, CONTACT, GAD, PHQ
+
+HEALTH_NONE = {**dict.fromkeys(CI_QUESTIONS, "no"), CHECKLIST: ["none"]}
 
 PRIOR_KETAMINE = {
     "section": "treatment_history",
@@ -42,8 +44,8 @@ def test_a_question_added_to_the_flow_is_asked_where_the_flow_puts_it(tmp_path, 
     order = order_of({"prior_ketamine": "yep"}, content=data)
     assert order == [
         "consent",
-        "concern",
         "age",
+        "concern",
         *GAD,
         *PHQ,
         "tx_antidepressants",
@@ -77,7 +79,7 @@ def test_the_added_question_is_recorded_and_the_screening_goes_on(tmp_path):
 
 def reorder(flow: dict) -> None:
     steps = flow["flow"]
-    consent, concern, age = steps[0], steps[1], steps[2]
+    consent, age, concern = steps[0], steps[1], steps[2]
     assert concern == "concern" and age["ask"] == "age"
     rest = [
         s
@@ -86,8 +88,8 @@ def reorder(flow: dict) -> None:
     ]
     flow["flow"] = [
         consent,
-        age,
         concern,
+        age,
         "contraindications",
         "tx_current_meds",
         "tx_antidepressants",
@@ -102,8 +104,8 @@ def test_a_reordered_flow_is_followed(tmp_path, order_of):
     order = order_of(content=data)
     assert order == [
         "consent",
-        "age",
         "concern",
+        "age",
         *CI,
         "tx_current_meds",
         "tx_antidepressants",
@@ -113,14 +115,12 @@ def test_a_reordered_flow_is_followed(tmp_path, order_of):
         *CONTACT,
     ]
     # A section's intro moves with its first question.
-    first_tx = next_step(
-        {"consent": "yes", "age": 40, "concern": "depression", **dict.fromkeys(CI, "no")}, content=data
-    )
+    first_tx = next_step({"consent": "yes", "age": 40, "concern": "depression", **HEALTH_NONE}, content=data)
     assert first_tx.question.id == "tx_current_meds"
     assert first_tx.preface == ("Thanks. Next, a few questions about care you have tried before.",)
-    # The stops still apply where they now stand: a minor is stopped before the concern is asked.
-    assert order_of({"age": "16"}, content=data) == ["consent", "age"]
-    assert screening_progress({"consent": "yes", "age": 16}, content=data).status == "minor"
+    # The stops still apply where they now stand: moved after the concern, a minor is stopped after it.
+    assert order_of({"age": "16"}, content=data) == ["consent", "concern", "age"]
+    assert screening_progress({"consent": "yes", "concern": "ocd", "age": 16}, content=data).status == "minor"
 
 
 def test_the_age_threshold_is_read_from_the_data(tmp_path):
@@ -146,6 +146,7 @@ def test_outcome_is_told_where_the_flow_says(tmp_path):
         "concern": "depression",
         "age": 40,
         **dict.fromkeys(GAD + PHQ, "not_at_all"),
+        **dict.fromkeys(GAD, "nearly_every_day"),
         "tx_antidepressants": "2_or_more",
         "tx_therapy": "yes",
         "tx_current_meds": "none",
@@ -154,7 +155,7 @@ def test_outcome_is_told_where_the_flow_says(tmp_path):
     assert step.question.id == "ci_pregnancy"
     assert "good next step" in step.preface[0]  # the outcome so far, then the section's intro
     assert step.preface[1].startswith("Now some health questions")
-    contact = next_step({**answers, **dict.fromkeys(CI, "no")}, content=data)
+    contact = next_step({**answers, **HEALTH_NONE}, content=data)
     assert contact.question.id == "contact_first_name" and contact.preface == ()
 
 

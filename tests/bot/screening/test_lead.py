@@ -14,6 +14,7 @@ def test_lead_shape(run_screening):
             "contact_method": "Text",
             "contact_best_time": "evening",
             "tx_antidepressants": "2 or more",
+            **{f"phq9_{i}": "Nearly every day" for i in range(1, 9)},  # PHQ-9 24, item 9 "Not at all"
         }
     )
     lead = build_lead(answers)
@@ -38,9 +39,9 @@ def test_lead_shape(run_screening):
         "best_time": "evening",
         "consent_to_contact": True,
     }
-    assert lead["scores"] == {"gad7": 0, "phq9": 0}
+    assert lead["scores"] == {"gad7": 0, "phq9": 24}
     assert lead["crisis"] == {"flagged": False, "categories": []}
-    assert [a["id"] for a in lead["answers"]][:3] == ["consent", "concern", "age"]
+    assert [a["id"] for a in lead["answers"]][:3] == ["consent", "age", "concern"]
     for entry in lead["answers"]:
         assert set(entry) == {"id", "question", "answer", "value"} and entry["question"]
     by_id = {a["id"]: a for a in lead["answers"]}
