@@ -223,7 +223,7 @@ def test_pcptsd5_item_replies(text, expected):
     _check("pcptsd5_3", text, expected)
 
 
-@pytest.mark.parametrize("question_id", ["ci_liver", "pcptsd5_trauma", "tx_therapy"])
+@pytest.mark.parametrize("question_id", ["ci_mania", "pcptsd5_trauma", "tx_therapy"])
 def test_a_hedged_no_is_not_a_firm_no(question_id):
     assert not parse_answer(question_by_id(question_id), "not really").ok
 
