@@ -35,6 +35,7 @@ MESSAGE_KEYS = (
     "ended",
     "handoff_failed",
     "fallback",
+    "stopped_after_alert_closed",
 )
 
 
