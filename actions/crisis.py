@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.interruptions import selected_faq_topic
+from actions.staff_hours import staff_now
 from actions.state import channel, crisis_state, latest_intent, latest_risk, latest_text, screening_state, sms_phone
 from bot.clinic import faq_answer
-from actions.staff_hours import staff_now
 from bot.clinic_hours import StaffAvailability
 from bot.conversation import CRISIS_INTENT, looks_like_question
 from bot.handoff.events import crisis_alert, stable_event_id
@@ -125,7 +125,7 @@ def escalate(
 def acknowledge_misunderstanding(
     dispatcher: CollectingDispatcher, tracker: Tracker, state: CrisisState, text: str
 ) -> CrisisState:
-    """"That's not what I meant": a warm answer with 988 in view, and staff told (the flag stays)."""
+    """ "That's not what I meant": a warm answer with 988 in view, and staff told (the flag stays)."""
     outcome: FollowupOutcome = misunderstanding(state)
     dispatcher.utter_message(text=episode_text("misunderstanding", state.language))
     new_state, _ = publish_alert(tracker, state, outcome.state, outcome.alert or "", trigger_text=text)

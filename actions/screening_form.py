@@ -119,7 +119,9 @@ def send_crisis_callback(
     if staff.open_now:
         dispatcher.utter_message(text=episode_text("callback_sent", language))
     else:
-        dispatcher.utter_message(text=episode_text("callback_sent_closed", language, next_open=staff.next_open or "next"))
+        dispatcher.utter_message(
+            text=episode_text("callback_sent_closed", language, next_open=staff.next_open or "next")
+        )
     return callback_done(crisis)
 
 

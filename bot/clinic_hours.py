@@ -61,7 +61,7 @@ def parse_opening_hours(data: Any) -> OpeningHours:
     unknown = [d for d in data["days"] if d not in DAYS]
     if unknown:
         raise OpeningHoursError(f"opening_hours.days: unknown day {unknown[0]!r}")
-    days = []
+    days: list[Optional[Tuple[time, time]]] = []
     for day in DAYS:
         span = data["days"].get(day)
         if span is None:

@@ -125,9 +125,9 @@ class CrisisState:
             alerts=int(value.get("alerts") or 0),
             alerted_severity=alerted if alerted in SEVERITY_ORDER else None,
             unsafe=bool(value.get("unsafe")),
-            cssrs_answers={
-                str(k): str(v) for k, v in (answers or {}).items() if v in cssrs.ANSWERS
-            } if isinstance(answers, Mapping) else {},
+            cssrs_answers={str(k): str(v) for k, v in (answers or {}).items() if v in cssrs.ANSWERS}
+            if isinstance(answers, Mapping)
+            else {},
             cssrs_result=dict(result) if isinstance(result, Mapping) else None,
             callback=value.get("callback") if value.get("callback") in (CALLBACK_DECLINED, CALLBACK_SENT) else None,
             callback_phone=value.get("callback_phone") if isinstance(value.get("callback_phone"), str) else None,
@@ -318,7 +318,10 @@ def followup_question(state: CrisisState, known_phone: Optional[str] = None) -> 
             return question
     if state.stage == ASK_CALLBACK:
         return _yes_no_question(
-            CALLBACK_QUESTION_ID, texts["callback_offer"], texts["callback_offer_options"], texts["callback_offer_guidance"]
+            CALLBACK_QUESTION_ID,
+            texts["callback_offer"],
+            texts["callback_offer_options"],
+            texts["callback_offer_guidance"],
         )
     if state.stage == CALLBACK_KNOWN_PHONE and known_phone:
         return _yes_no_question(
@@ -423,7 +426,7 @@ def check_in_reply(state: CrisisState, wants_to_resume: bool, wants_to_stop: boo
 
 
 def misunderstanding(state: CrisisState) -> FollowupOutcome:
-    """"I'm not suicidal, I just have PTSD": answered, staff told; the flag and the severity stay. Next: the
+    """ "I'm not suicidal, I just have PTSD": answered, staff told; the flag and the severity stay. Next: the
     C-SSRS only when PHQ-9 item 9 opened the episode (an explicit answer above "Not at all" is a positive screen
     whatever was said after), else the usual "keep going or stop?" (a check-in after "not safe")."""
     if PHQ9_ITEM9_CATEGORY in state.categories and state.cssrs_result is None:

@@ -78,12 +78,14 @@ def episode_risk(text: str, words: EpisodeWords | None = None) -> RiskAssessment
     norm = normalize(text)
     for language, phrase in words.episode_risk:
         if _contains(norm, phrase):
-            return RiskAssessment(is_risk=True, categories=(EPISODE_RISK_CATEGORY,), severity="imminent", language=language)
+            return RiskAssessment(
+                is_risk=True, categories=(EPISODE_RISK_CATEGORY,), severity="imminent", language=language
+            )
     return None
 
 
 def says_misunderstanding(text: str, words: EpisodeWords | None = None) -> bool:
-    """"I'm not suicidal, I just have PTSD", "that's not what I meant"."""
+    """ "I'm not suicidal, I just have PTSD", "that's not what I meant"."""
     words = words or episode_words()
     norm = normalize(text)
     return any(_contains(norm, phrase) for phrase in words.misunderstanding)

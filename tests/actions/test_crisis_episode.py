@@ -223,7 +223,9 @@ async def test_outside_hours_nobody_is_said_to_be_watching(domain, monkeypatch):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("text,intent", [("I'm not suicidal, I just have PTSD", "crisis"), ("that's not what I meant", "deny")])
+@pytest.mark.parametrize(
+    "text,intent", [("I'm not suicidal, I just have PTSD", "crisis"), ("that's not what I meant", "deny")]
+)
 async def test_a_misunderstanding_gets_an_answer_not_the_script(domain, text, intent):
     chat = await opened(domain)
     action = ActionCrisisResponse() if intent == "crisis" else None

@@ -36,8 +36,19 @@ def test_a_plain_no_is_not_a_misunderstanding():
     assert not says_misunderstanding("no") and not says_misunderstanding("I am safe")
 
 
-@pytest.mark.parametrize("text,clear", [("Not at all", True), ("0", True), ("no", True), ("not really", False),
-                                         ("rarely", False), ("idk", False), ("sometimes", False), ("not at all really", False)])
+@pytest.mark.parametrize(
+    "text,clear",
+    [
+        ("Not at all", True),
+        ("0", True),
+        ("no", True),
+        ("not really", False),
+        ("rarely", False),
+        ("idk", False),
+        ("sometimes", False),
+        ("not at all really", False),
+    ],
+)
 def test_item9_only_a_clear_not_at_all_is_negative(text, clear):
     assert is_clear_not_at_all(text) is clear
 
