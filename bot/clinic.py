@@ -36,6 +36,7 @@ MESSAGE_KEYS = (
     "handoff_failed",
     "fallback",
     "stopped_after_alert_closed",
+    "finished_after_alert",
 )
 
 

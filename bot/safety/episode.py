@@ -373,8 +373,8 @@ def answer_followup(
 ) -> FollowupOutcome:
     """Apply a parsed answer to a crisis question (the caller already checked the reply carries no risk)."""
     if question_id == SAFE_QUESTION_ID:
-        if value == "yes":
-            return FollowupOutcome(after_safe(state), "safe_now")
+        if value == "yes":  # safe now (again): "keep going or stop?" may follow, the choice is theirs
+            return FollowupOutcome(after_safe(replace(state, unsafe=False)), "safe_now")
         reason, kind = (REASON_NOT_SURE, "not_sure_now") if value == "not_sure" else (REASON_NOT_SAFE, "unsafe_now")
         return FollowupOutcome(_escalated(state), kind, alert=reason)
     if question_id == CONTINUE_QUESTION_ID:

@@ -263,3 +263,20 @@ async def test_every_episode_message_we_word_reads_at_grade_8(domain):
         texts += chat.messages
     for text in texts:
         assert flesch_kincaid_grade(text) <= 8.0, text
+
+
+@pytest.mark.asyncio
+async def test_an_ending_after_an_alert_points_to_988_and_the_call_back_never_to_not_contacting(domain):
+    from actions.finish import ActionFinishScreening
+    from tests.actions.test_crisis_and_finish import complete_answers
+
+    flagged = CrisisState(flagged=True, categories=("suicidal_thoughts",), severity="high", episodes=1).to_slot()
+    screening = ScreeningState(answers=complete_answers(contact_consent="no")).to_slot()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        "", slots={"screening": screening, "crisis": flagged}, requested_slot=None, active_loop=None
+    )
+    await ActionFinishScreening().run(dispatcher, tracker, domain)
+    ending = dispatcher.messages[-1]["text"]
+    assert "988" in ending and "talk to a person" in ending
+    assert "won't contact you" not in ending and "right fit" not in ending

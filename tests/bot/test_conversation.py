@@ -191,3 +191,13 @@ def test_a_call_back_confirms_the_known_number_too():
     screening = ScreeningState(answers={"consent": "yes", "contact_first_name": "Ana"}, callback="requested")
     assert current_step(screening, CrisisState(), SMS_NUMBER).question.id == "contact_phone_known"
     assert current_step(screening, CrisisState()).question.id == "contact_phone"
+
+
+def test_after_not_safe_a_later_yes_offers_the_choice_again():
+    crisis, _ = open_episode(CrisisState(), HARM)
+    crisis = answer_followup(crisis, SAFE_QUESTION_ID, "not_sure").state
+    crisis = answer_followup(crisis, CALLBACK_QUESTION_ID, "no").state
+    crisis = check_in_reply(crisis, wants_to_resume=False, wants_to_stop=False).state
+    assert current_step(ScreeningState(), crisis).question.id == SAFE_QUESTION_ID  # asked again once they wrote
+    outcome = answer_followup(crisis, SAFE_QUESTION_ID, "yes")
+    assert current_step(ScreeningState(), outcome.state).question.id == CONTINUE_QUESTION_ID
