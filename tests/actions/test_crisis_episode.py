@@ -273,10 +273,37 @@ async def test_an_ending_after_an_alert_points_to_988_and_the_call_back_never_to
     flagged = CrisisState(flagged=True, categories=("suicidal_thoughts",), severity="high", episodes=1).to_slot()
     screening = ScreeningState(answers=complete_answers(contact_consent="no")).to_slot()
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(
-        "", slots={"screening": screening, "crisis": flagged}, requested_slot=None, active_loop=None
-    )
+    tracker = make_tracker("", slots={"screening": screening, "crisis": flagged}, requested_slot=None, active_loop=None)
     await ActionFinishScreening().run(dispatcher, tracker, domain)
     ending = dispatcher.messages[-1]["text"]
     assert "988" in ending and "talk to a person" in ending
     assert "won't contact you" not in ending and "right fit" not in ending
+
+
+def test_the_lead_carries_the_cssrs_result():
+    from bot.screening.lead import build_lead
+    from tests.actions.test_crisis_and_finish import complete_answers
+
+    summary = {
+        "result": "low",
+        "severity": "moderate",
+        "complete": True,
+        "answers": {"q1": "yes", "q2": "no", "q6": "no"},
+    }
+    crisis = CrisisState(flagged=True, categories=("phq9_item9",), severity="high", cssrs_result=summary)
+    lead = build_lead(complete_answers(), crisis=crisis.lead_flag())
+    assert lead["crisis"] == {"flagged": True, "categories": ["phq9_item9"], "cssrs": summary}
+    assert (
+        validate_event(
+            {
+                "type": "lead.created",
+                "id": stable_event_id("x", "lead", 1),
+                "schema_version": 1,
+                "conversation_id": "x",
+                "channel": "rest",
+                "created_at": "2026-12-01T00:00:00Z",
+                "lead": lead,
+            }
+        )
+        == []
+    )
