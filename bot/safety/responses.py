@@ -50,6 +50,10 @@ EPISODE_KEYS: tuple[str, ...] = (
     "misunderstanding",
     "faq_988",
 )
+# The episode texts that are questions (with their guidance and buttons); the rest are replies.
+EPISODE_QUESTION_KEYS: tuple[str, ...] = tuple(
+    k for k in EPISODE_KEYS if k.startswith(("callback_offer", "callback_phone", "callback_known_phone", "check_in"))
+)
 # Categories whose specific resource (Poison Control, the DV hotline) is added whenever they match.
 EXTRA_CATEGORIES: tuple[str, ...] = ("overdose", "danger_from_others")
 
@@ -184,7 +188,8 @@ def episode_text(key: str, language: str = "en", **values: str) -> str:
 def question_texts(language: str = "en") -> dict[str, Any]:
     """Wording of the crisis follow-up questions; `*_options` come back as a tuple of button titles."""
     block = _default_responses()[_language(language)]
-    texts: dict[str, Any] = {**block["questions"], **block["episode"]}
+    asked = {k: v for k, v in block["episode"].items() if k in EPISODE_QUESTION_KEYS}
+    texts: dict[str, Any] = {**block["questions"], **asked}
     for key in ("safe_options", "continue_options", "callback_offer_options", "callback_known_phone_options"):
         texts[key] = tuple(part.strip() for part in texts[key].split("|"))
     return texts
