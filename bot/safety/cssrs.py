@@ -18,6 +18,7 @@ DEFAULT_CSSRS_PATH = Path(__file__).resolve().parent.parent.parent / "data" / "c
 ANSWERS: Tuple[str, ...] = ("yes", "no", "not_sure")
 END = "end"
 RESULTS: Tuple[str, ...] = ("high", "moderate", "low", "negative")
+LANGUAGES: Tuple[str, ...] = ("en", "es")
 
 
 class CssrsError(ValueError):
@@ -41,10 +42,10 @@ class TriageRule:
 
 @dataclass(frozen=True)
 class Screener:
-    intro: str
+    intro: Dict[str, str]  # by language
     stem: str
-    guidance: str
-    options: Tuple[str, ...]  # button titles for yes, no, not_sure
+    guidance: Dict[str, str]  # by language
+    options: Dict[str, Tuple[str, ...]]  # by language: button titles for yes, no, not_sure
     items: Tuple[CssrsItem, ...]
     triage: Tuple[TriageRule, ...]
     triggers: Tuple[str, ...]
@@ -93,13 +94,18 @@ def parse_screener(data: Mapping[str, Any]) -> Screener:
         triage.append(TriageRule(result=result, any_yes=tuple(raw.get("any_yes") or ()), severity=severity))
     if not triage or triage[-1].any_yes:
         raise CssrsError("cssrs: the last triage rule must be the catch-all (any_yes: [])")
-    options = tuple(part.strip() for part in _text(data, "options", "").split("|"))
-    if len(options) != len(ANSWERS):
-        raise CssrsError("cssrs: options must be three titles: Yes | No | Not sure")
+    intro, guidance, options = {}, {}, {}
+    for language in LANGUAGES:
+        intro[language] = _text(data.get("intro") or {}, language, "intro.")
+        guidance[language] = _text(data.get("guidance") or {}, language, "guidance.")
+        titles = tuple(part.strip() for part in _text(data.get("options") or {}, language, "options.").split("|"))
+        if len(titles) != len(ANSWERS):
+            raise CssrsError(f"cssrs: options.{language} must be three titles: Yes | No | Not sure")
+        options[language] = titles
     return Screener(
-        intro=_text(data, "intro", ""),
+        intro=intro,
         stem=_text(data, "stem", ""),
-        guidance=_text(data, "guidance", ""),
+        guidance=guidance,
         options=options,
         items=tuple(items),
         triage=tuple(triage),

@@ -250,6 +250,11 @@ _YES = ("yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "si", "sí", "pl
 _NO = ("no", "n", "nope", "nah", "no thanks", "no thank you", "don't call", "dont call", "no gracias")
 
 
+# C-SSRS items: plain Yes / No words only (the shared Not sure words apply; Not sure counts as Yes).
+_CSSRS_YES = ("yes", "y", "yeah", "yep", "yup", "si", "sí")
+_CSSRS_NO = ("no", "n", "nope", "nah")
+
+
 def _yes_no_question(qid: str, text: str, titles: Tuple[str, ...], guidance: str) -> Question:
     return Question(
         id=qid,
@@ -273,8 +278,8 @@ def cssrs_question(state: CrisisState) -> Optional[Question]:
         section="crisis",
         text=item.text,
         kind="choice",
-        options=_options(content.options, cssrs.ANSWERS, (_YES[:7], _NO[:4], ())),
-        guidance=content.guidance,
+        options=_options(content.options[state.language], cssrs.ANSWERS, (_CSSRS_YES, _CSSRS_NO, ())),
+        guidance=content.guidance[state.language],
         validated_wording=True,
         shared_yes_no_words=False,
     )
@@ -285,7 +290,7 @@ def cssrs_preface(state: CrisisState) -> Tuple[str, ...]:
     if state.stage != CSSRS or state.cssrs_answers:
         return ()
     content = cssrs.screener()
-    return (content.intro, content.stem)
+    return (content.intro[state.language], content.stem)
 
 
 def followup_question(state: CrisisState, known_phone: Optional[str] = None) -> Optional[Question]:

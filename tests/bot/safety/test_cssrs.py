@@ -69,5 +69,6 @@ def test_behaviour_asks_when_it_happened():
 def test_our_own_words_around_the_items_read_at_grade_8():
     # The items are published wording (exempt); the intro and guidance are ours.
     content = screener()
-    for text in (content.intro, content.guidance):
+    for text in (content.intro["en"], content.guidance["en"]):
         assert flesch_kincaid_grade(text) <= 8.0, text
+    assert content.options["es"] == ("Sí", "No", "No estoy seguro") and "inglés" in content.intro["es"]
