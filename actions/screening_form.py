@@ -177,8 +177,17 @@ def vague_risk_item_reply(question: Question, parsed: ParsedAnswer, text: str) -
         return False
     if parsed.ok:
         score = item_score(screening_content(), question.id, parsed.value)
-        return score == 0 and not is_clear_not_at_all(text)
+        return score == 0 and not (is_clear_not_at_all(text) or is_chosen_option(question, parsed, text))
     return True
+
+
+def is_chosen_option(question: Question, parsed: ParsedAnswer, text: str) -> bool:
+    """The reply is the option itself: its button title, or its number in the list (SMS shows numbered lists)."""
+    reply = " ".join(text.lower().split()).strip(" .")
+    for position, option in enumerate(question.options, start=1):
+        if option.value == parsed.value:
+            return reply in (option.title.lower(), str(position))
+    return False
 
 
 def escalate_vague_risk_item(

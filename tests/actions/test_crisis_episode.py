@@ -146,6 +146,16 @@ async def test_a_vague_item9_counts_as_positive_and_records_no_score(domain, vag
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("clear", ["Not at all", "1", "not at all", "never"])
+async def test_a_clear_not_at_all_at_item9_is_recorded_and_raises_nothing(domain, clear):
+    # "1" is "Not at all"'s number in the list SMS shows.
+    chat = Chat(screening=item9_screening())
+    reply = await chat.say(clear, domain)
+    assert "988" not in reply and not chat.crisis.flagged and alerts() == []
+    assert ScreeningState.from_slot(chat.slots["screening"]).answers["phq9_9"] == "not_at_all"
+
+
+@pytest.mark.asyncio
 async def test_item9_leads_to_the_cssrs_and_yes_to_q4_is_urgent(domain):
     chat = Chat(screening=item9_screening())
     await chat.say("Several days", domain)
