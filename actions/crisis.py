@@ -1,42 +1,104 @@
-"""Crisis escalation: the reply (988, 741741, 911), one staff alert per episode, and the episode state."""
+"""Crisis escalation: the reply (988, 741741, 911), a staff alert on every rise, and the episode state."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.state import channel, crisis_state, latest_risk, latest_text, screening_state, sms_phone
+from actions.interruptions import selected_faq_topic
+from actions.staff_hours import staff_now
+from actions.state import channel, crisis_state, latest_intent, latest_risk, latest_text, screening_state, sms_phone
+from bot.clinic import faq_answer
+from bot.clinic_hours import StaffAvailability
+from bot.conversation import CRISIS_INTENT, looks_like_question
 from bot.handoff.events import crisis_alert, stable_event_id
 from bot.safety.detector import RiskAssessment
-from bot.safety.episode import MODEL_ONLY_ASSESSMENT, CrisisState, open_episode
-from bot.safety.responses import crisis_reply, fallback_reply
+from bot.safety.episode import (
+    MODEL_ONLY_ASSESSMENT,
+    CrisisState,
+    FollowupOutcome,
+    alert_reason,
+    alert_sent,
+    misunderstanding,
+    open_episode,
+)
+from bot.safety.episode_words import episode_risk, says_misunderstanding
+from bot.safety.responses import crisis_reply, episode_text, fallback_reply
 from bot.screening.lead import contact_summary
 
 logger = logging.getLogger(__name__)
 
 
-def _reply(assessment: RiskAssessment, repeat: bool) -> str:
+def _reply(assessment: RiskAssessment, repeat: bool, staff: StaffAvailability) -> str:
     # The crisis reply must never be lost to a bug: a plain fallback (which itself never fails) instead.
     try:
-        return crisis_reply(assessment, repeat=repeat)
+        return crisis_reply(assessment, repeat=repeat, staff=staff)
     except Exception:
         logger.error("crisis reply failed; sent the fallback", exc_info=True)
         return fallback_reply(getattr(assessment, "language", "en"))
 
 
-def contact_for_alert(tracker: Tracker) -> Dict[str, Any]:
-    """Whatever contact is known: answers given so far, and on SMS the number that texted (from the
-    message's metadata: the conversation id is a keyed hash of it), so staff can reach the person."""
+def contact_for_alert(tracker: Tracker, state: Optional[CrisisState] = None) -> Dict[str, Any]:
+    """Whatever contact is known: answers given so far, on SMS the number that texted (from the message's
+    metadata: the conversation id is a keyed hash of it), and a number left for the episode's call back."""
     contact = dict(contact_summary(screening_state(tracker).answers))
+    if state is not None and state.callback_phone:
+        contact["phone"] = state.callback_phone
     phone = sms_phone(tracker)
     if phone:
         contact.setdefault("phone", phone)
     return contact
+
+
+def reply_risk(tracker: Tracker, state: CrisisState, detected: RiskAssessment) -> Optional[RiskAssessment]:
+    """The risk a message carries, or None. Every message is assessed: the detector (`detected`, from the NLU
+    component), inside an episode also the episode's own words ("the pills are right next to me"), and the
+    trained model's flag (the component set the intent to crisis). A missed crisis is the worst failure, so
+    any one of them counts."""
+    if detected.is_risk:
+        return detected
+    if state.open:
+        in_context = episode_risk(latest_text(tracker))
+        if in_context is not None:
+            return in_context
+    intent, _ = latest_intent(tracker)
+    return MODEL_ONLY_ASSESSMENT if intent == CRISIS_INTENT else None
+
+
+def publish_alert(
+    tracker: Tracker,
+    before: CrisisState,
+    state: CrisisState,
+    reason: str,
+    *,
+    trigger_text: str,
+    callback_requested: Optional[bool] = None,
+) -> Tuple[CrisisState, bool]:
+    """Store a new crisis.alert for `state` (signed and sent first by the deliverer). Its id is stable for the
+    sequence number, so an action that runs twice enqueues it once. Returns the state and whether it was stored."""
+    sequence = state.alerts + 1
+    event = crisis_alert(
+        conversation_id=tracker.sender_id,
+        channel=channel(tracker),
+        severity=state.severity or "high",
+        categories=list(state.categories),
+        message=trigger_text,
+        contact=contact_for_alert(tracker, state),
+        event_id=stable_event_id(tracker.sender_id, "crisis", sequence),
+        sequence=sequence,
+        reason=reason,
+        previous_severity=before.alerted_severity,
+        cssrs=state.cssrs_result,
+        callback_requested=callback_requested,
+    )
+    if not runtime.publish(event):
+        return state, False  # not counted: the next change alerts again
+    return alert_sent(state), True
 
 
 def escalate(
@@ -48,21 +110,31 @@ def escalate(
     trigger_text: str,
     extra_categories: Tuple[str, ...] = (),
 ) -> CrisisState:
-    """Reply with crisis resources first, then alert staff once per episode. Returns the new state."""
+    """Reply with crisis resources first, then alert staff on a new episode and on every rise (a higher
+    severity or a new category). Returns the new state (asking "Are you safe right now?" next)."""
     new_state, new_episode = open_episode(state, assessment, extra_categories)
-    dispatcher.utter_message(text=_reply(assessment, repeat=not new_episode))
-    if new_episode:
-        event = crisis_alert(
-            conversation_id=tracker.sender_id,
-            channel=channel(tracker),
-            severity=new_state.severity or "high",
-            categories=list(new_state.categories),
-            message=trigger_text,
-            contact=contact_for_alert(tracker),
-            event_id=stable_event_id(tracker.sender_id, "crisis", new_state.episodes),
-        )
-        runtime.publish(event)
+    reason = alert_reason(state, new_state)
+    staff = staff_now(new_state.language)
+    # The full reply for anything new (its opening fits the new risk); the short one for more of the same.
+    dispatcher.utter_message(text=_reply(assessment, repeat=reason is None, staff=staff))
+    if reason is not None:
+        new_state, _ = publish_alert(tracker, state, new_state, reason, trigger_text=trigger_text)
     return new_state
+
+
+def acknowledge_misunderstanding(
+    dispatcher: CollectingDispatcher, tracker: Tracker, state: CrisisState, text: str
+) -> CrisisState:
+    """ "That's not what I meant": a warm answer with 988 in view, and staff told (the flag stays)."""
+    outcome: FollowupOutcome = misunderstanding(state)
+    dispatcher.utter_message(text=episode_text("misunderstanding", state.language))
+    new_state, _ = publish_alert(tracker, state, outcome.state, outcome.alert or "", trigger_text=text)
+    return new_state
+
+
+def is_misunderstanding(text: str, state: CrisisState, detected: RiskAssessment) -> bool:
+    """Inside an episode (or after one), a reply that says we got it wrong and carries no risk of its own."""
+    return state.flagged and not detected.is_risk and episode_risk(text) is None and says_misunderstanding(text)
 
 
 class ActionCrisisResponse(Action):
@@ -73,8 +145,17 @@ class ActionCrisisResponse(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         text = latest_text(tracker)
-        assessment = latest_risk(tracker)
-        if not assessment.is_risk:
-            assessment = MODEL_ONLY_ASSESSMENT
-        state = escalate(dispatcher, tracker, crisis_state(tracker), assessment, trigger_text=text)
+        state = crisis_state(tracker)
+        detected = latest_risk(tracker)  # once: without parse data it runs the detector
+        if is_misunderstanding(text, state, detected):
+            state = acknowledge_misunderstanding(dispatcher, tracker, state, text)
+            return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]
+        topic = selected_faq_topic(tracker.latest_message or {})
+        if state.open and not detected.is_risk and episode_risk(text) is None and topic and looks_like_question(text):
+            # Only the model flagged a clinic question asked inside an episode: the answer, with 988 in view.
+            answer = faq_answer(topic, runtime.clinic())
+            dispatcher.utter_message(text=f"{answer} {episode_text('faq_988', state.language)}")
+            return [SlotSet("answer", None)]
+        assessment = reply_risk(tracker, state, detected) or MODEL_ONLY_ASSESSMENT
+        state = escalate(dispatcher, tracker, state, assessment, trigger_text=text)
         return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]

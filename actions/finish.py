@@ -51,5 +51,9 @@ class ActionFinishScreening(Action):
             name = runtime.first_name(screening.answers)
             dispatcher.utter_message(text=runtime.message("finished_with_lead", first_name=name))
             return events + [SlotSet("lead_id", event["id"])]
-        dispatcher.utter_message(text=runtime.message(_ENDING_MESSAGES.get(status, "finished_no_contact")))
+        key = _ENDING_MESSAGES.get(status, "finished_no_contact")
+        if crisis.flagged and status != "minor":
+            # After a crisis alert: the crisis resources and the call-back offer, never "we won't contact you".
+            key = "finished_after_alert"
+        dispatcher.utter_message(text=runtime.message(key))
         return events

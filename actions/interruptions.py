@@ -10,10 +10,12 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.staff_hours import staff_now
 from actions.state import crisis_state, screening_state
 from bot.clinic import faq_answer
 from bot.conversation import CLINIC_QUESTION_INTENT
 from bot.safety.episode import CrisisState
+from bot.safety.responses import episode_text
 from bot.screening.state import CALLBACK_SENT, ScreeningState
 
 
@@ -43,7 +45,11 @@ class ActionAnswerClinicQuestion(Action):
     ) -> List[Dict[str, Any]]:
         # A topic the profile does not answer (or no topic at all) gets the profile's kind "call us" text.
         topic = selected_faq_topic(tracker.latest_message or {}) or ""
-        dispatcher.utter_message(text=faq_answer(topic, runtime.clinic()))
+        answer = faq_answer(topic, runtime.clinic())
+        crisis = crisis_state(tracker)
+        if crisis.open:  # inside a crisis episode the answer keeps 988 in view
+            answer = f"{answer} {episode_text('faq_988', crisis.language)}"
+        dispatcher.utter_message(text=answer)
         # The question is asked again in full (without its preface) after the answer.
         return [SlotSet("answer", None)]
 
@@ -95,7 +101,14 @@ class ActionStop(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         screening = screening_state(tracker)
-        dispatcher.utter_message(text=runtime.message(stop_message_key(screening, crisis_state(tracker))))
+        key = stop_message_key(screening, crisis_state(tracker))
+        staff = staff_now() if key == "stopped_after_alert" else None
+        if staff is not None and not staff.open_now:
+            # Outside opening hours nobody is watching: say when the team will see the note.
+            text = runtime.message("stopped_after_alert_closed", next_open=staff.next_open or "next")
+        else:
+            text = runtime.message(key)
+        dispatcher.utter_message(text=text)
         return [
             SlotSet("screening", replace(screening.stopped(), announced=True).to_slot()),
             SlotSet("answer", None),

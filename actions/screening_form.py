@@ -16,7 +16,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.crisis import escalate
+from actions.crisis import (
+    acknowledge_misunderstanding,
+    escalate,
+    is_misunderstanding,
+    publish_alert,
+    reply_risk,
+    staff_now,
+)
 from actions.state import (
     channel,
     crisis_state,
@@ -31,19 +38,24 @@ from bot.channels import sms
 from bot.conversation import KNOWN_PHONE_QUESTION_ID, current_step, is_answer_attempt, usable_known_phone
 from bot.handoff.events import callback_requested, stable_event_id
 from bot.safety.episode import (
+    CHECK_IN_QUESTION_ID,
     PHQ9_ITEM9_ASSESSMENT,
     PHQ9_ITEM9_CATEGORY,
     CrisisState,
+    FollowupOutcome,
     answer_followup,
-    open_episode,
+    callback_done,
+    check_in_reply,
     resume_text,
 )
-from bot.safety.responses import followup_reply
+from bot.safety.episode_words import asks_to_resume, asks_to_stop, is_clear_not_at_all
+from bot.safety.responses import episode_text, followup_reply
 from bot.screening.answers import parse_answer
+from bot.screening.content import content as screening_content
 from bot.screening.flow import record_answer
 from bot.screening.lead import contact_summary
 from bot.screening.model import AMBIGUOUS, ParsedAnswer, Question, Step
-from bot.screening.scoring import risk_item_positive
+from bot.screening.scoring import item_score, risk_item_positive
 from bot.screening.state import CALLBACK_OFFER_ID, ScreeningState
 
 FORM_SLOT = "answer"
@@ -121,6 +133,31 @@ def send_callback_request(
     return screening.callback_sent()
 
 
+_EPISODE_REPLIES = ("cssrs_high", "cssrs_positive", "cssrs_negative", "callback_declined")
+
+
+def send_crisis_callback(
+    dispatcher: CollectingDispatcher, tracker: Tracker, before: CrisisState, outcome: FollowupOutcome
+) -> CrisisState:
+    """The visitor agreed to a call back inside an episode: a new crisis.alert carrying the number
+    (`callback_requested: true`, docs/events.md), then a truthful word on when the team will call."""
+    crisis, stored = publish_alert(
+        tracker, before, outcome.state, outcome.alert or "callback_requested", trigger_text="", callback_requested=True
+    )
+    language = crisis.language
+    if not stored:
+        dispatcher.utter_message(text=episode_text("callback_failed", language, phone=runtime.clinic().phone))
+        return callback_done(crisis)
+    staff = staff_now(language)
+    if staff.open_now:
+        dispatcher.utter_message(text=episode_text("callback_sent", language))
+    else:
+        dispatcher.utter_message(
+            text=episode_text("callback_sent_closed", language, next_open=staff.next_open or "next")
+        )
+    return callback_done(crisis)
+
+
 def answer_crisis_question(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
@@ -129,16 +166,76 @@ def answer_crisis_question(
     crisis: CrisisState,
     screening: ScreeningState,
 ) -> tuple[CrisisState, ScreeningState]:
-    """ "Are you safe right now?" / "keep going or stop?": reply, and resume or end only as the visitor chose."""
-    more_risk = latest_risk(tracker)  # the reply itself, as the NLU component assessed it
-    if more_risk.is_risk:  # e.g. "no, I have the pills here": same episode (no new alert), worse severity
-        crisis, _ = open_episode(crisis, more_risk)
-    crisis, reply_kind, stopped = answer_followup(crisis, question.id, str(parsed.value))
-    if reply_kind == "resume":
-        dispatcher.utter_message(text=resume_text(crisis.language))
-    elif reply_kind:
-        dispatcher.utter_message(text=followup_reply(reply_kind, crisis.language))
-    return crisis, screening.stopped() if stopped else screening
+    """A reply to a crisis question. The message is assessed first: risk in it overrides whatever it parses
+    as ("yeah i'm safe for now but the pills are right next to me" is risk, never "glad you are safe"). Then a
+    misunderstanding is answered; then the answer leads where the visitor chose (bot/safety/episode.py)."""
+    text = latest_text(tracker)
+    detected = latest_risk(tracker)  # the reply itself, as the NLU component assessed it
+    risk = reply_risk(tracker, crisis, detected)
+    if risk is not None:
+        return escalate(dispatcher, tracker, crisis, risk, trigger_text=text), screening
+    if is_misunderstanding(text, crisis, detected):
+        return acknowledge_misunderstanding(dispatcher, tracker, crisis, text), screening
+    if question.id == CHECK_IN_QUESTION_ID:
+        outcome = check_in_reply(crisis, asks_to_resume(text), asks_to_stop(text))
+    elif not parsed.ok:
+        dispatcher.utter_message(text=f"{runtime.message('reask_prefix')} {parsed.error}".strip())
+        return crisis, screening
+    else:
+        known = usable_known_phone(sms_phone(tracker))
+        outcome = answer_followup(crisis, question.id, str(parsed.value), known_phone=known)
+    language = outcome.state.language
+    if outcome.reply == "callback_send":
+        return send_crisis_callback(dispatcher, tracker, crisis, outcome), screening
+    if outcome.reply == "resume":
+        dispatcher.utter_message(text=resume_text(language))
+    elif outcome.reply in ("safe_now", "unsafe_now", "not_sure_now"):
+        dispatcher.utter_message(text=followup_reply(outcome.reply, language, staff=staff_now(language)))
+    elif outcome.reply in _EPISODE_REPLIES:
+        dispatcher.utter_message(text=episode_text(outcome.reply, language))
+    new_crisis = outcome.state
+    if outcome.alert:
+        new_crisis, _ = publish_alert(tracker, crisis, outcome.state, outcome.alert, trigger_text=text)
+    return new_crisis, screening.stopped() if outcome.stopped else screening
+
+
+def is_risk_item(question_id: str) -> bool:
+    return any(i.risk_item_id == question_id for i in screening_content().instruments)
+
+
+def vague_risk_item_reply(question: Question, parsed: ParsedAnswer, text: str) -> bool:
+    """At PHQ-9 item 9, a reply that is neither a clear "Not at all" nor a scored option above it ("rarely",
+    "not really", "idk", "sometimes"): positive for safety, but no score is recorded for it."""
+    if not is_risk_item(question.id):
+        return False
+    if parsed.ok:
+        score = item_score(screening_content(), question.id, parsed.value)
+        return score == 0 and not (is_clear_not_at_all(text) or is_chosen_option(question, parsed, text))
+    return True
+
+
+def is_chosen_option(question: Question, parsed: ParsedAnswer, text: str) -> bool:
+    """The reply is the option itself: its button title, or its number in the list (SMS shows numbered lists)."""
+    reply = " ".join(text.lower().split()).strip(" .")
+    for position, option in enumerate(question.options, start=1):
+        if option.value == parsed.value:
+            return reply in (option.title.lower(), str(position))
+    return False
+
+
+def escalate_vague_risk_item(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str, crisis: CrisisState
+) -> CrisisState:
+    """Open an episode for a vague item 9 reply (the C-SSRS follows once they say they are safe); item 9 stays
+    unanswered, so it is asked again with its options if the screening resumes."""
+    return escalate(
+        dispatcher,
+        tracker,
+        crisis,
+        PHQ9_ITEM9_ASSESSMENT,
+        trigger_text=f"PHQ-9 item 9 answered: {text}",
+        extra_categories=(PHQ9_ITEM9_CATEGORY,),
+    )
 
 
 def answer_screening_question(
@@ -233,14 +330,21 @@ class ValidateScreeningForm(FormValidationAction):
             return {FORM_SLOT: None}
         question = step.question
         parsed = parse_reply(tracker, question, value)
+        if question.section == "crisis":
+            # Assessed before it is read as an answer, whether it parses or not (answer_crisis_question).
+            crisis, screening = answer_crisis_question(dispatcher, tracker, question, parsed, crisis, screening)
+            return {FORM_SLOT: None, "screening": screening.to_slot(), "crisis": crisis.to_slot()}
+        if crisis.cssrs_result is None and vague_risk_item_reply(question, parsed, value):
+            crisis = escalate_vague_risk_item(dispatcher, tracker, value, crisis)
+            return {FORM_SLOT: None, "screening": screening.to_slot(), "crisis": crisis.to_slot()}
         if not parsed.ok:
             reask_options(dispatcher, question, parsed)
             return {FORM_SLOT: None}
-
-        if question.section == "crisis":
-            crisis, screening = answer_crisis_question(dispatcher, tracker, question, parsed, crisis, screening)
-        else:
-            screening, crisis = answer_screening_question(dispatcher, tracker, question, parsed, screening, crisis)
+        if is_risk_item(question.id) and vague_risk_item_reply(question, parsed, value):
+            # After the C-SSRS, a vague item 9 is asked again with its options: no score is guessed.
+            dispatcher.utter_message(text=f"{runtime.message('reask_prefix')} {question.guidance}".strip())
+            return {FORM_SLOT: None}
+        screening, crisis = answer_screening_question(dispatcher, tracker, question, parsed, screening, crisis)
         return {FORM_SLOT: None, "screening": screening.to_slot(), "crisis": crisis.to_slot()}
 
 

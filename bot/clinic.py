@@ -35,6 +35,8 @@ MESSAGE_KEYS = (
     "ended",
     "handoff_failed",
     "fallback",
+    "stopped_after_alert_closed",
+    "finished_after_alert",
 )
 
 

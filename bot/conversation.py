@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional
 
-from bot.safety.episode import CrisisState, followup_question
+from bot.safety.episode import CrisisState, cssrs_preface, followup_question
 from bot.screening.answers import format_us_phone, normalise_us_phone
 from bot.screening.flow import question_by_id
 from bot.screening.model import Question, Step
@@ -70,9 +70,11 @@ def current_step(screening: ScreeningState, crisis: CrisisState, known_phone: Op
 
     `known_phone` is the number the channel already has (SMS only): it is confirmed instead of asked for.
     Derives the screening's progress (bot.screening.flow.screening_progress) once, and only when it is needed."""
-    crisis_question = followup_question(crisis)
+    # On SMS the episode's call-back offer confirms the number that texted instead of asking for one.
+    phone = usable_known_phone(known_phone)
+    crisis_question = followup_question(crisis, format_us_phone(phone) if phone else None)
     if crisis_question is not None:
-        return Step(question=crisis_question, preface=())
+        return Step(question=crisis_question, preface=cssrs_preface(crisis))
     if screening.callback == CALLBACK_OFFERED:
         return Step(question=question_by_id(CALLBACK_OFFER_ID), preface=())
     if screening.callback == CALLBACK_REQUESTED:

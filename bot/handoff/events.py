@@ -99,12 +99,28 @@ def crisis_alert(
     contact: Optional[Mapping[str, Any]],
     event_id: Optional[str] = None,
     created_at: Timestamp = None,
+    sequence: Optional[int] = None,
+    reason: Optional[str] = None,
+    previous_severity: Optional[str] = None,
+    cssrs: Optional[Mapping[str, Any]] = None,
+    callback_requested: Optional[bool] = None,
 ) -> dict:
+    """A crisis alert. The optional fields (docs/events.md) say what changed when it is not the episode's first:
+    `sequence` (1, 2, ... within the conversation), `reason`, `previous_severity` (what staff were told before),
+    `cssrs` (the screener's result) and `callback_requested` (the visitor asked for a call at contact.phone)."""
     event = _envelope(CRISIS_ALERT, conversation_id, channel, event_id, created_at)
     event["severity"] = severity
     event["categories"] = list(categories)
     event["message"] = message
     event["contact"] = dict(contact or {})
+    optional = {
+        "sequence": sequence,
+        "reason": reason,
+        "previous_severity": previous_severity,
+        "cssrs": dict(cssrs) if cssrs else None,
+        "callback_requested": callback_requested,
+    }
+    event.update({k: v for k, v in optional.items() if v is not None})
     return event
 
 

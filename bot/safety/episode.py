@@ -1,23 +1,63 @@
 """A crisis episode: from the first sign of risk until the visitor says they want to go on.
 
-State lives in the `crisis` slot as a plain dict (see `CrisisState.to_slot`). While an episode is open the
-visitor is asked whether they are safe right now and then whether they want to keep going; the questionnaire
-never resumes on its own. Staff get one alert per episode; the lead carries the flag for good.
+State lives in the `crisis` slot as a plain dict (see `CrisisState.to_slot`). While an episode is open every
+reply is assessed first (risk in it overrides the answer), then the visitor is asked, in this order and only
+as their answers lead: are you safe right now; the C-SSRS screener (bot/safety/cssrs.py) when a suicidal
+thought came up; a call back from the team; then whether they want to keep going (after "not safe" or a high
+screener result: a check-in instead, and the questions resume only when they ask). Staff get a new alert on
+every rise (`alert_reason`); severity never goes down and the lead carries the flag for good.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, Mapping, Optional, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Mapping, Optional, Tuple
 
+from bot.safety import cssrs
 from bot.safety.detector import SEVERITY_ORDER, RiskAssessment, most_severe
 from bot.safety.responses import question_texts
 from bot.screening.model import Option, Question
 
 ASK_SAFE = "ask_safe"
 ASK_CONTINUE = "ask_continue"
+CSSRS = "cssrs"
+ASK_CALLBACK = "ask_callback"
+CALLBACK_PHONE = "callback_phone"
+CALLBACK_KNOWN_PHONE = "callback_known_phone"
+CHECK_IN = "check_in"
+STAGES = (ASK_SAFE, ASK_CONTINUE, CSSRS, ASK_CALLBACK, CALLBACK_PHONE, CALLBACK_KNOWN_PHONE, CHECK_IN)
 SAFE_QUESTION_ID = "crisis_safe"
 CONTINUE_QUESTION_ID = "crisis_continue"
+CSSRS_QUESTION_PREFIX = "crisis_cssrs_"
+CALLBACK_QUESTION_ID = "crisis_callback"
+CALLBACK_PHONE_QUESTION_ID = "crisis_callback_phone"
+CALLBACK_KNOWN_PHONE_QUESTION_ID = "crisis_callback_known_phone"
+CHECK_IN_QUESTION_ID = "crisis_check_in"
+
+# Why staff get a new crisis.alert (docs/events.md).
+REASON_OPENED = "episode_opened"
+REASON_SEVERITY_ROSE = "severity_rose"
+REASON_NEW_CATEGORY = "new_category"
+REASON_NOT_SAFE = "not_safe"
+REASON_NOT_SURE = "not_sure"
+REASON_CSSRS_HIGH = "cssrs_high"
+REASON_CSSRS_POSITIVE = "cssrs_positive"
+REASON_MISUNDERSTANDING = "visitor_says_misunderstanding"
+REASON_CALLBACK = "callback_requested"
+ALERT_REASONS = (
+    REASON_OPENED,
+    REASON_SEVERITY_ROSE,
+    REASON_NEW_CATEGORY,
+    REASON_NOT_SAFE,
+    REASON_NOT_SURE,
+    REASON_CSSRS_HIGH,
+    REASON_CSSRS_POSITIVE,
+    REASON_MISUNDERSTANDING,
+    REASON_CALLBACK,
+)
+# The episode's own call back (a web visitor's alert carries no contact otherwise).
+CALLBACK_DECLINED = "declined"
+CALLBACK_SENT = "sent"
 
 # PHQ-9 item 9 above "Not at all" opens an episode too (reference notes §2: any score > 0 triggers risk
 # follow-up; a practice norm, routed like a disclosed suicidal thought).
@@ -59,20 +99,38 @@ class CrisisState:
     severity: Optional[str] = None
     language: str = "en"
     episodes: int = 0
+    alerts: int = 0  # crisis.alert events sent in this conversation: the sequence of the next one's id
+    alerted_severity: Optional[str] = None  # the severity staff were last told
+    unsafe: bool = False  # said "No" / "Not sure" to "Are you safe?" (or C-SSRS high) in this episode
+    cssrs_answers: Dict[str, str] = field(default_factory=dict)
+    cssrs_result: Optional[Dict[str, Any]] = None  # bot.safety.cssrs.result_summary once complete
+    callback: Optional[str] = None  # None (not asked yet), "declined" or "sent"
+    callback_phone: Optional[str] = None
 
     @classmethod
     def from_slot(cls, value: Any) -> CrisisState:
         if not isinstance(value, Mapping):
             return cls()
-        severity = value.get("severity")
+        severity, alerted = value.get("severity"), value.get("alerted_severity")
+        answers = value.get("cssrs_answers")
+        result = value.get("cssrs_result")
         return cls(
             flagged=bool(value.get("flagged")),
             open=bool(value.get("open")),
-            stage=value.get("stage") if value.get("stage") in (ASK_SAFE, ASK_CONTINUE) else None,
+            stage=value.get("stage") if value.get("stage") in STAGES else None,
             categories=tuple(str(c) for c in value.get("categories") or ()),
             severity=severity if severity in SEVERITY_ORDER else None,
             language="es" if value.get("language") == "es" else "en",
             episodes=int(value.get("episodes") or 0),
+            alerts=int(value.get("alerts") or 0),
+            alerted_severity=alerted if alerted in SEVERITY_ORDER else None,
+            unsafe=bool(value.get("unsafe")),
+            cssrs_answers={str(k): str(v) for k, v in (answers or {}).items() if v in cssrs.ANSWERS}
+            if isinstance(answers, Mapping)
+            else {},
+            cssrs_result=dict(result) if isinstance(result, Mapping) else None,
+            callback=value.get("callback") if value.get("callback") in (CALLBACK_DECLINED, CALLBACK_SENT) else None,
+            callback_phone=value.get("callback_phone") if isinstance(value.get("callback_phone"), str) else None,
         )
 
     def to_slot(self) -> dict:
@@ -84,11 +142,21 @@ class CrisisState:
             "severity": self.severity,
             "language": self.language,
             "episodes": self.episodes,
+            "alerts": self.alerts,
+            "alerted_severity": self.alerted_severity,
+            "unsafe": self.unsafe,
+            "cssrs_answers": dict(self.cssrs_answers),
+            "cssrs_result": dict(self.cssrs_result) if self.cssrs_result else None,
+            "callback": self.callback,
+            "callback_phone": self.callback_phone,
         }
 
     def lead_flag(self) -> dict:
-        """What the lead carries: whether risk was raised and which categories."""
-        return {"flagged": self.flagged, "categories": list(self.categories)}
+        """What the lead carries: whether risk was raised, which categories, and the C-SSRS result if asked."""
+        flag: dict = {"flagged": self.flagged, "categories": list(self.categories)}
+        if self.cssrs_result:
+            flag["cssrs"] = dict(self.cssrs_result)
+        return flag
 
 
 def _merge_categories(existing: Tuple[str, ...], new: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -98,7 +166,8 @@ def _merge_categories(existing: Tuple[str, ...], new: Tuple[str, ...]) -> Tuple[
 def open_episode(
     state: CrisisState, assessment: RiskAssessment, extra_categories: Tuple[str, ...] = ()
 ) -> Tuple[CrisisState, bool]:
-    """Record a risk signal. Returns the new state and whether this started a new episode (alert staff)."""
+    """Record a risk signal: the episode is (re)opened at "Are you safe right now?". Returns the new state and
+    whether this started a new episode."""
     categories = _merge_categories(state.categories, tuple(assessment.categories) + extra_categories)
     severity = most_severe([s for s in (state.severity, assessment.severity) if s])
     is_new = not state.open
@@ -111,8 +180,64 @@ def open_episode(
         severity=severity,
         language=assessment.language if is_new else state.language,
         episodes=state.episodes + (1 if is_new else 0),
+        unsafe=False if is_new else state.unsafe,
     )
     return new_state, is_new
+
+
+def raise_severity(state: CrisisState, severity: Optional[str]) -> CrisisState:
+    """Never lower: the most severe of the episode's severity and `severity`."""
+    return replace(state, severity=most_severe([s for s in (state.severity, severity) if s]))
+
+
+def severity_rose(before: Optional[str], after: Optional[str]) -> bool:
+    if after not in SEVERITY_ORDER:
+        return False
+    return before not in SEVERITY_ORDER or SEVERITY_ORDER.index(after) < SEVERITY_ORDER.index(before)
+
+
+def alert_reason(before: CrisisState, after: CrisisState, forced: Optional[str] = None) -> Optional[str]:
+    """Why staff need a new crisis.alert for the change from `before` to `after`, or None (nothing new)."""
+    if after.open and not before.open:
+        return REASON_OPENED
+    if forced:
+        return forced
+    if severity_rose(after.alerted_severity or before.severity, after.severity):
+        return REASON_SEVERITY_ROSE
+    # "unspecified" (only the model flagged the message) says nothing new about an open episode.
+    if set(after.categories) - set(before.categories) - {MODEL_ONLY_ASSESSMENT.categories[0]}:
+        return REASON_NEW_CATEGORY
+    return None
+
+
+def alert_sent(state: CrisisState) -> CrisisState:
+    """Record that staff were told about the state as it is now."""
+    return replace(state, alerts=state.alerts + 1, alerted_severity=state.severity)
+
+
+def needs_cssrs(state: CrisisState) -> bool:
+    return cssrs.needed_for(state.categories) and state.cssrs_result is None
+
+
+def after_safe(state: CrisisState) -> CrisisState:
+    """What follows "I'm safe" (or a misunderstanding): the C-SSRS if a suicidal thought came up and it was not
+    asked yet, then the call-back offer once, then "keep going or stop?"."""
+    if needs_cssrs(state):
+        return replace(state, stage=CSSRS)
+    if state.callback is None:
+        return replace(state, stage=ASK_CALLBACK)
+    return replace(state, stage=CHECK_IN if state.unsafe else ASK_CONTINUE)
+
+
+def after_callback(state: CrisisState) -> CrisisState:
+    """After the call-back offer: a check-in when they were not safe, else "keep going or stop?"."""
+    return replace(state, stage=CHECK_IN if state.unsafe else ASK_CONTINUE)
+
+
+def _escalated(state: CrisisState) -> CrisisState:
+    """Not safe / not sure / C-SSRS high: stay with them (a call back, then a check-in), never "keep going?"."""
+    state = replace(state, unsafe=True)
+    return replace(state, stage=ASK_CALLBACK) if state.callback is None else replace(state, stage=CHECK_IN)
 
 
 def _options(
@@ -121,8 +246,56 @@ def _options(
     return tuple(Option(value=v, title=t, synonyms=s) for t, v, s in zip(titles, values, synonyms))
 
 
-def followup_question(state: CrisisState) -> Optional[Question]:
-    """The crisis question to ask now, or None when no episode is open."""
+_YES = ("yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "si", "sí", "please", "call me", "yes please")
+_NO = ("no", "n", "nope", "nah", "no thanks", "no thank you", "don't call", "dont call", "no gracias")
+
+
+# C-SSRS items: plain Yes / No words only (the shared Not sure words apply; Not sure counts as Yes).
+_CSSRS_YES = ("yes", "y", "yeah", "yep", "yup", "si", "sí")
+_CSSRS_NO = ("no", "n", "nope", "nah")
+
+
+def _yes_no_question(qid: str, text: str, titles: Tuple[str, ...], guidance: str) -> Question:
+    return Question(
+        id=qid,
+        section="crisis",
+        text=text,
+        kind="choice",
+        options=_options(titles, ("yes", "no"), (_YES, _NO)),
+        guidance=guidance,
+        shared_yes_no_words=False,
+    )
+
+
+def cssrs_question(state: CrisisState) -> Optional[Question]:
+    """The next C-SSRS item as a Yes / No / Not sure question (published wording: validated_wording)."""
+    item = cssrs.next_item(state.cssrs_answers)
+    if item is None:
+        return None
+    content = cssrs.screener()
+    return Question(
+        id=CSSRS_QUESTION_PREFIX + item.id,
+        section="crisis",
+        text=item.text,
+        kind="choice",
+        options=_options(content.options[state.language], cssrs.ANSWERS, (_CSSRS_YES, _CSSRS_NO, ())),
+        guidance=content.guidance[state.language],
+        validated_wording=True,
+        shared_yes_no_words=False,
+    )
+
+
+def cssrs_preface(state: CrisisState) -> Tuple[str, ...]:
+    """Said before the first item: why we ask, and the published time frame."""
+    if state.stage != CSSRS or state.cssrs_answers:
+        return ()
+    content = cssrs.screener()
+    return (content.intro[state.language], content.stem)
+
+
+def followup_question(state: CrisisState, known_phone: Optional[str] = None) -> Optional[Question]:
+    """The crisis question to ask now, or None when no episode is open. `known_phone` is the number the channel
+    knows (SMS), shown formatted in the call-back confirmation."""
     if not state.open:
         return None
     texts = question_texts(state.language)
@@ -144,6 +317,40 @@ def followup_question(state: CrisisState) -> Optional[Question]:
             ),
             guidance=texts["continue_guidance"],
         )
+    if state.stage == CSSRS:
+        question = cssrs_question(state)
+        if question is not None:
+            return question
+    if state.stage == ASK_CALLBACK:
+        return _yes_no_question(
+            CALLBACK_QUESTION_ID,
+            texts["callback_offer"],
+            texts["callback_offer_options"],
+            texts["callback_offer_guidance"],
+        )
+    if state.stage == CALLBACK_KNOWN_PHONE and known_phone:
+        return _yes_no_question(
+            CALLBACK_KNOWN_PHONE_QUESTION_ID,
+            texts["callback_known_phone"].replace("{known_phone}", known_phone),
+            texts["callback_known_phone_options"],
+            texts["callback_known_phone_guidance"],
+        )
+    if state.stage in (CALLBACK_PHONE, CALLBACK_KNOWN_PHONE):
+        return Question(
+            id=CALLBACK_PHONE_QUESTION_ID,
+            section="crisis",
+            text=texts["callback_phone"],
+            kind="phone",  # the screening's own US phone parser (bot/screening/answers.py)
+            guidance="Please type a US phone number with area code, like (818) 555-0134.",
+        )
+    if state.stage == CHECK_IN:
+        return Question(
+            id=CHECK_IN_QUESTION_ID,
+            section="crisis",
+            text=texts["check_in"],
+            kind="text",
+            guidance=texts["check_in_guidance"],
+        )
     return Question(
         id=SAFE_QUESTION_ID,
         section="crisis",
@@ -155,20 +362,83 @@ def followup_question(state: CrisisState) -> Optional[Question]:
     )
 
 
-def answer_followup(state: CrisisState, question_id: str, value: str) -> Tuple[CrisisState, str, bool]:
-    """Apply an answer to a crisis question.
+@dataclass(frozen=True)
+class FollowupOutcome:
+    """What an answer to a crisis question leads to; the action says `reply` and does the rest."""
 
-    Returns (new state, follow-up kind to reply with or "" for none, whether the visitor chose to stop).
-    Kinds: "safe_now", "unsafe_now" (bot.safety.responses.followup_reply) and "resume".
-    """
+    state: CrisisState
+    reply: str = ""  # a follow-up kind: safe_now, unsafe_now, not_sure_now, resume, cssrs_high,
+    # cssrs_positive, cssrs_negative, callback_declined, callback_send ("" = none)
+    alert: Optional[str] = None  # a reason staff need a new alert now
+    stopped: bool = False
+
+
+def answer_followup(
+    state: CrisisState, question_id: str, value: str, *, known_phone: Optional[str] = None
+) -> FollowupOutcome:
+    """Apply a parsed answer to a crisis question (the caller already checked the reply carries no risk)."""
     if question_id == SAFE_QUESTION_ID:
-        kind = "safe_now" if value == "yes" else "unsafe_now"
-        return replace(state, stage=ASK_CONTINUE), kind, False
+        if value == "yes":  # safe now (again): "keep going or stop?" may follow, the choice is theirs
+            return FollowupOutcome(after_safe(replace(state, unsafe=False)), "safe_now")
+        reason, kind = (REASON_NOT_SURE, "not_sure_now") if value == "not_sure" else (REASON_NOT_SAFE, "unsafe_now")
+        return FollowupOutcome(_escalated(state), kind, alert=reason)
     if question_id == CONTINUE_QUESTION_ID:
         if value == "continue":
-            return replace(state, open=False, stage=None), "resume", False
-        return replace(state, open=False, stage=None), "", True
-    return state, "", False
+            return FollowupOutcome(replace(state, open=False, stage=None), "resume")
+        return FollowupOutcome(replace(state, open=False, stage=None), stopped=True)
+    if question_id.startswith(CSSRS_QUESTION_PREFIX):
+        return _answer_cssrs(state, question_id[len(CSSRS_QUESTION_PREFIX) :], value)
+    if question_id == CALLBACK_QUESTION_ID:
+        if value == "yes":
+            return FollowupOutcome(replace(state, stage=CALLBACK_KNOWN_PHONE if known_phone else CALLBACK_PHONE))
+        return FollowupOutcome(after_callback(replace(state, callback=CALLBACK_DECLINED)), "callback_declined")
+    if question_id == CALLBACK_KNOWN_PHONE_QUESTION_ID:
+        if value == "yes" and known_phone:
+            return FollowupOutcome(replace(state, callback_phone=known_phone), "callback_send", alert=REASON_CALLBACK)
+        return FollowupOutcome(replace(state, stage=CALLBACK_PHONE))
+    if question_id == CALLBACK_PHONE_QUESTION_ID:
+        return FollowupOutcome(replace(state, callback_phone=value), "callback_send", alert=REASON_CALLBACK)
+    return FollowupOutcome(state)
+
+
+def callback_done(state: CrisisState) -> CrisisState:
+    """The call-back request went out: on to the check-in or "keep going?"."""
+    return after_callback(replace(state, callback=CALLBACK_SENT))
+
+
+def _answer_cssrs(state: CrisisState, item_id: str, value: str) -> FollowupOutcome:
+    answers = {**state.cssrs_answers, item_id: value}
+    state = replace(state, cssrs_answers=answers)
+    if not cssrs.is_complete(answers):
+        return FollowupOutcome(state)
+    summary = cssrs.result_summary(answers)
+    state = raise_severity(replace(state, cssrs_result=summary), summary["severity"])
+    if summary["result"] == "high":
+        return FollowupOutcome(_escalated(state), "cssrs_high", alert=REASON_CSSRS_HIGH)
+    if summary["result"] == "negative":
+        return FollowupOutcome(after_safe(state), "cssrs_negative")
+    return FollowupOutcome(after_safe(state), "cssrs_positive", alert=REASON_CSSRS_POSITIVE)
+
+
+def check_in_reply(state: CrisisState, wants_to_resume: bool, wants_to_stop: bool) -> FollowupOutcome:
+    """A reply to the check-in (it carried no risk): back to the questions only if they asked, stop if they
+    said so; anything else asks "Are you safe right now?" again."""
+    if wants_to_resume:
+        return FollowupOutcome(replace(state, open=False, stage=None), "resume")
+    if wants_to_stop:
+        return FollowupOutcome(replace(state, open=False, stage=None), stopped=True)
+    return FollowupOutcome(replace(state, stage=ASK_SAFE))
+
+
+def misunderstanding(state: CrisisState) -> FollowupOutcome:
+    """ "I'm not suicidal, I just have PTSD": answered, staff told; the flag and the severity stay. Next: the
+    C-SSRS only when PHQ-9 item 9 opened the episode (an explicit answer above "Not at all" is a positive screen
+    whatever was said after), else the usual "keep going or stop?" (a check-in after "not safe")."""
+    if PHQ9_ITEM9_CATEGORY in state.categories and state.cssrs_result is None:
+        next_state = replace(state, stage=CSSRS)
+    else:
+        next_state = after_callback(state)
+    return FollowupOutcome(next_state, "misunderstanding", alert=REASON_MISUNDERSTANDING)
 
 
 def resume_text(language: str) -> str:

@@ -30,7 +30,11 @@ def _crisis(crisis: Optional[Mapping[str, object]]) -> Dict[str, object]:
         return {"flagged": False, "categories": []}
     raw = crisis.get("categories")
     categories = [str(c) for c in raw] if isinstance(raw, (list, tuple)) else []
-    return {"flagged": bool(crisis.get("flagged")) or bool(categories), "categories": categories}
+    flag: Dict[str, object] = {"flagged": bool(crisis.get("flagged")) or bool(categories), "categories": categories}
+    cssrs = crisis.get("cssrs")
+    if isinstance(cssrs, Mapping):  # the C-SSRS screener's result, when it was asked (docs/events.md)
+        flag["cssrs"] = dict(cssrs)
+    return flag
 
 
 def contact_summary(answers: Mapping[str, object]) -> Dict[str, object]:

@@ -101,10 +101,13 @@ async def test_phq9_item9_above_not_at_all_escalates_and_alerts_once(dispatcher,
 
 @pytest.mark.asyncio
 async def test_crisis_followup_resumes_only_when_the_visitor_wants_to(dispatcher, domain):
+    # Self-harm: no C-SSRS; "yes" leads to the call-back offer, "no thanks" to "keep going or stop?".
     open_state = CrisisState(
-        flagged=True, open=True, stage="ask_safe", categories=("suicidal_thoughts",), severity="high", episodes=1
+        flagged=True, open=True, stage="ask_safe", categories=("self_harm",), severity="high", episodes=1
     ).to_slot()
     slots = await run_form("yes", dispatcher, domain, slots={"crisis": open_state})
+    assert CrisisState.from_slot(slots["crisis"]).stage == "ask_callback"
+    slots = await run_form("No thanks", dispatcher, domain, slots={"crisis": slots["crisis"]})
     crisis = CrisisState.from_slot(slots["crisis"])
     assert crisis.open and crisis.stage == "ask_continue"
     slots = await run_form("Stop for now", dispatcher, domain, slots={"crisis": slots["crisis"]})

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.conversation import current_step, is_answer_attempt
 from bot.safety.detector import RiskAssessment
 from bot.safety.episode import (
+    ASK_CONTINUE,
+    CALLBACK_QUESTION_ID,
+    CHECK_IN_QUESTION_ID,
     CONTINUE_QUESTION_ID,
     SAFE_QUESTION_ID,
     CrisisState,
     answer_followup,
+    check_in_reply,
     followup_question,
     open_episode,
 )
@@ -20,6 +26,8 @@ from bot.screening.state import ScreeningState
 from tests.bot.screening.conftest import answers_before
 
 RISK = RiskAssessment(is_risk=True, categories=("suicidal_thoughts",), severity="high", language="en")
+# Self-harm is not a C-SSRS trigger, so "Are you safe?" leads straight to the call-back offer.
+HARM = RiskAssessment(is_risk=True, categories=("self_harm",), severity="high", language="en")
 PLAN = RiskAssessment(is_risk=True, categories=("suicide_plan",), severity="imminent", language="en")
 
 
@@ -28,32 +36,37 @@ def test_a_new_conversation_starts_with_consent():
 
 
 def test_an_open_crisis_episode_is_asked_about_before_anything_else():
-    crisis, is_new = open_episode(CrisisState(), RISK)
+    crisis, is_new = open_episode(CrisisState(), HARM)
     assert is_new and crisis.flagged and crisis.episodes == 1
     assert current_step(ScreeningState(answers={"consent": "yes"}), crisis).question.id == SAFE_QUESTION_ID
-    crisis, kind, stopped = answer_followup(crisis, SAFE_QUESTION_ID, "no")
-    assert (kind, stopped) == ("unsafe_now", False)
-    assert current_step(ScreeningState(), crisis).question.id == CONTINUE_QUESTION_ID
-    crisis, kind, stopped = answer_followup(crisis, CONTINUE_QUESTION_ID, "continue")
-    assert (kind, stopped, crisis.open, crisis.flagged) == ("resume", False, False, True)
-    assert current_step(ScreeningState(answers={"consent": "yes"}), crisis).question.id == "age"
+    outcome = answer_followup(crisis, SAFE_QUESTION_ID, "no")
+    assert (outcome.reply, outcome.alert, outcome.stopped) == ("unsafe_now", "not_safe", False)
+    # "No" is an escalation: never "keep going with the questions?" next, but the call-back offer.
+    assert current_step(ScreeningState(), outcome.state).question.id == CALLBACK_QUESTION_ID
+    outcome = answer_followup(outcome.state, CALLBACK_QUESTION_ID, "no")
+    assert current_step(ScreeningState(), outcome.state).question.id == CHECK_IN_QUESTION_ID
+    # The questions resume only when the visitor asks for them.
+    outcome = check_in_reply(outcome.state, wants_to_resume=True, wants_to_stop=False)
+    assert (outcome.reply, outcome.state.open, outcome.state.flagged) == ("resume", False, True)
+    assert current_step(ScreeningState(answers={"consent": "yes"}), outcome.state).question.id == "age"
 
 
 def test_choosing_to_stop_after_a_crisis_ends_the_screening():
-    crisis, _ = open_episode(CrisisState(), RISK)
-    crisis, _, _ = answer_followup(crisis, SAFE_QUESTION_ID, "yes")
-    crisis, kind, stopped = answer_followup(crisis, CONTINUE_QUESTION_ID, "stop")
-    assert stopped and not crisis.open
+    crisis, _ = open_episode(CrisisState(), HARM)
+    crisis = answer_followup(crisis, SAFE_QUESTION_ID, "yes").state
+    crisis = answer_followup(crisis, CALLBACK_QUESTION_ID, "no").state
+    outcome = answer_followup(crisis, CONTINUE_QUESTION_ID, "stop")
+    assert outcome.stopped and not outcome.state.open
 
 
-def test_one_episode_one_alert_and_the_worst_severity_wins():
+def test_one_episode_and_the_worst_severity_wins():
     crisis, first = open_episode(CrisisState(), RISK)
     crisis, second = open_episode(crisis, PLAN)
     assert (first, second) == (True, False)
     assert crisis.severity == "imminent"
     assert crisis.categories == ("suicidal_thoughts", "suicide_plan")
-    crisis, _, _ = answer_followup(crisis, SAFE_QUESTION_ID, "yes")
-    crisis, _, _ = answer_followup(crisis, CONTINUE_QUESTION_ID, "continue")
+    crisis = replace(crisis, stage=ASK_CONTINUE)
+    crisis = answer_followup(crisis, CONTINUE_QUESTION_ID, "continue").state
     crisis, third = open_episode(crisis, RISK)
     assert third and crisis.episodes == 2
 
@@ -178,3 +191,13 @@ def test_a_call_back_confirms_the_known_number_too():
     screening = ScreeningState(answers={"consent": "yes", "contact_first_name": "Ana"}, callback="requested")
     assert current_step(screening, CrisisState(), SMS_NUMBER).question.id == "contact_phone_known"
     assert current_step(screening, CrisisState()).question.id == "contact_phone"
+
+
+def test_after_not_safe_a_later_yes_offers_the_choice_again():
+    crisis, _ = open_episode(CrisisState(), HARM)
+    crisis = answer_followup(crisis, SAFE_QUESTION_ID, "not_sure").state
+    crisis = answer_followup(crisis, CALLBACK_QUESTION_ID, "no").state
+    crisis = check_in_reply(crisis, wants_to_resume=False, wants_to_stop=False).state
+    assert current_step(ScreeningState(), crisis).question.id == SAFE_QUESTION_ID  # asked again once they wrote
+    outcome = answer_followup(crisis, SAFE_QUESTION_ID, "yes")
+    assert current_step(ScreeningState(), outcome.state).question.id == CONTINUE_QUESTION_ID

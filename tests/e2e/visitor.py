@@ -6,17 +6,29 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from bot.safety.episode import ASK_CONTINUE, ASK_SAFE, CrisisState, followup_question
+from bot.safety.cssrs import screener
+from bot.safety.episode import (
+    ASK_CALLBACK,
+    ASK_CONTINUE,
+    ASK_SAFE,
+    CALLBACK_PHONE,
+    CHECK_IN,
+    CSSRS_QUESTION_PREFIX,
+    CrisisState,
+    followup_question,
+)
 from bot.screening.content import content
 
 
 def _crisis_questions() -> Dict[str, str]:
-    """Text -> id of the crisis follow-up questions, in both languages."""
+    """Text -> id of the crisis follow-up questions, in both languages, and the C-SSRS items."""
     questions = {}
     for language in ("en", "es"):
-        for stage in (ASK_SAFE, ASK_CONTINUE):
+        for stage in (ASK_SAFE, ASK_CONTINUE, ASK_CALLBACK, CALLBACK_PHONE, CHECK_IN):
             question = followup_question(CrisisState(open=True, stage=stage, language=language))
             questions[question.text] = question.id
+    for item in screener().items:
+        questions[item.text] = CSSRS_QUESTION_PREFIX + item.id
     return questions
 
 
