@@ -13,6 +13,7 @@ from actions import runtime
 from actions.crisis import ActionCrisisResponse
 from actions.interruptions import ActionAnswerClinicQuestion, ActionStop
 from actions.screening_form import ActionAskAnswer, ValidateScreeningForm
+from bot.channels import sms
 from bot.handoff.events import stable_event_id, validate_event
 from bot.readability import flesch_kincaid_grade
 from bot.safety.episode import CrisisState
@@ -134,22 +135,25 @@ def item9_screening() -> dict:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("vague", ["rarely", "not really", "idk", "sometimes"])
+@pytest.mark.parametrize("vague", ["rarely", "not really", "idk", "sometimes", "1"])
 async def test_a_vague_item9_counts_as_positive_and_records_no_score(domain, vague):
     chat = Chat(screening=item9_screening())
     reply = await chat.say(vague, domain)
     assert "988" in reply and chat.crisis.flagged and "phq9_item9" in chat.crisis.categories
     recorded = ScreeningState.from_slot(chat.slots["screening"]).answers.get("phq9_9")
     # Never a guessed 0. ("sometimes" is read as "Several days" by the screening's own answer words.)
+    # "1" on the web, where the options were shown without numbers, is not a clear "Not at all".
     assert recorded is None if vague != "sometimes" else recorded == "several_days"
     assert len(alerts()) == 1
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("clear", ["Not at all", "1", "not at all", "never"])
-async def test_a_clear_not_at_all_at_item9_is_recorded_and_raises_nothing(domain, clear):
-    # "1" is "Not at all"'s number in the list SMS shows.
-    chat = Chat(screening=item9_screening())
+@pytest.mark.parametrize(
+    "clear, channel", [("Not at all", "rest"), ("not at all", "rest"), ("never", "rest"), ("1", sms.CHANNEL_NAME)]
+)
+async def test_a_clear_not_at_all_at_item9_is_recorded_and_raises_nothing(domain, clear, channel):
+    # "1" is "Not at all"'s number in the list SMS shows; on the web no numbers were shown (next test).
+    chat = Chat(screening=item9_screening(), channel=channel)
     reply = await chat.say(clear, domain)
     assert "988" not in reply and not chat.crisis.flagged and alerts() == []
     assert ScreeningState.from_slot(chat.slots["screening"]).answers["phq9_9"] == "not_at_all"
