@@ -1,9 +1,12 @@
 """NLU pipeline component: the deterministic risk detector as the last intent classifier.
 
 It runs on every message of every channel after DIET and the FallbackClassifier. When the detector or the
-model flags risk, the intent becomes `crisis` at confidence 1.0 (rules then escalate at any turn), and the
-assessment is attached to the parse data under `risk` (bot/safety/parse_data.py), where the actions read it
-instead of running the detector again. The decision lives in `bot.safety`.
+model flags risk, the intent becomes `crisis` at confidence 1.0 (rules then route to the crisis action at any
+turn), and the assessment is attached to the parse data under `risk` (bot/safety/parse_data.py), where the
+actions read it instead of running the detector again. `risk.level` tells the action what the message reaches:
+`crisis` (the detector matched: full reply and alert) or `check` (the model alone: ask the check question
+first). Both keep the `crisis` intent, so a dialogue that does not read the level still escalates fully. The
+decision lives in `bot.safety`.
 """
 
 from __future__ import annotations

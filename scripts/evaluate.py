@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,9 +30,27 @@ EVAL_SET = ROOT / "tests" / "data" / "crisis_eval.yml"
 # Ordinary visitor messages (symptoms, medications, clinic questions, answers), none a crisis: the false
 # alarm rate visitors actually meet, as opposed to the adversarial look-alikes of the sets above.
 ORDINARY_SET = ROOT / "tests" / "data" / "ordinary_messages.yml"
-HOLDOUT_SETS = sorted((ROOT / "tests" / "bot" / "safety").glob("crisis_holdout*.yml"))
+# Fresh ordinary messages written by someone who saw neither the detector nor the training data: the headline
+# false-alarm figure (issue 8: at most 1 in 50 full crisis replies).
+FRESH_ORDINARY_SET = ROOT / "tests" / "data" / "ordinary_fresh.yml"
+HOLDOUT_SETS = sorted(
+    (ROOT / "tests" / "bot" / "safety").glob("crisis_holdout*.yml"),
+    key=lambda p: int(p.stem.rpartition("_")[2]) if p.stem.rpartition("_")[2].isdigit() else 1,
+)
+# Blind sets are reported in aggregate only: no message of theirs is written to the report, so no one tunes the
+# detector or the training data against them.
+BLIND_SETS = {FRESH_ORDINARY_SET.name, "crisis_holdout_8.yml"}
+FULL_ALARM_TARGET = 0.02
 NLU_TEST_SET = ROOT / "tests" / "data" / "nlu_test.yml"
 REPORTS = ROOT / "reports"
+
+
+def shown(path: Path) -> str:
+    """A set's path as the report names it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def rates(flags: List[bool], labels: List[bool]) -> Dict[str, float]:
@@ -69,16 +87,17 @@ def agent():
 def crisis_report(path: Path) -> dict:
     cases = load_eval_set(path)
     texts = [c["text"] for c in cases]
-    labels = [bool(c["risk"]) for c in cases]
     started = time.perf_counter()
     parsed = LOOP.run_until_complete(parse_all(texts))
     elapsed = time.perf_counter() - started
-    risk = [p.get("risk") or {} for p in parsed]
-    by_signal = {
-        "detector": [bool(r.get("detector")) for r in risk],
-        "model": [bool(r.get("model")) for r in risk],
-        "combined": [bool(r.get("escalate")) for r in risk],
-    }
+    return crisis_summary(path, cases, [p.get("risk") or {} for p in parsed], elapsed)
+
+
+def crisis_summary(path: Path, cases: List[dict], risk: List[dict], elapsed: float = 0.0) -> dict:
+    """Recall and false alarms of each signal and level on one labelled set, from each message's `risk`."""
+    texts = [c["text"] for c in cases]
+    labels = [bool(c["risk"]) for c in cases]
+    by_signal = signal_flags(risk)
     result = {name: rates(flags, labels) for name, flags in by_signal.items()}
     per_category: Dict[str, Dict[str, int]] = {}
     for case, flagged in zip(cases, by_signal["combined"]):
@@ -86,18 +105,40 @@ def crisis_report(path: Path) -> dict:
             bucket = per_category.setdefault(case.get("category") or "unspecified", {"n": 0, "caught": 0})
             bucket["n"] += 1
             bucket["caught"] += int(flagged)
+    blind = path.name in BLIND_SETS
     misses = [c["text"] for c, f in zip(cases, by_signal["combined"]) if c["risk"] and not f]
     false_alarms = [c["text"] for c, f in zip(cases, by_signal["combined"]) if not c["risk"] and f]
+    full_misses = [c["text"] for c, f in zip(cases, by_signal["full"]) if c["risk"] and not f]
     return {
-        "set": str(path.relative_to(ROOT)),
+        "set": shown(path),
+        "blind": blind,
         "cases": len(cases),
         "risk_cases": sum(labels),
         "benign_cases": len(labels) - sum(labels),
         "signals": result,
         "per_category": per_category,
-        "combined_misses": misses,
-        "combined_false_alarms": false_alarms,
+        "combined_misses": [] if blind else misses,
+        "combined_false_alarms": [] if blind else false_alarms,
+        # Risk messages that reach the check question only (the model flagged them, the detector did not).
+        "check_only_risk": [] if blind else [t for t in full_misses if t not in misses],
         "parse_ms_per_message": round(1000 * elapsed / max(1, len(texts)), 2),
+    }
+
+
+def signal_flags(risk: List[dict]) -> Dict[str, List[bool]]:
+    """Per message, which signal fired and what it reaches. `combined` (either signal) is what reaches at least
+    the check question and 988; `full` is the full crisis reply and staff alert (risk.level == crisis); `check`
+    the check question only (level check). Parse data without a level (an older component) counts as full."""
+
+    def level(r: dict) -> str:
+        return str(r.get("level") or ("crisis" if r.get("escalate") else "none"))
+
+    return {
+        "detector": [bool(r.get("detector")) for r in risk],
+        "model": [bool(r.get("model")) for r in risk],
+        "combined": [bool(r.get("escalate")) for r in risk],
+        "full": [bool(r.get("escalate")) and level(r) != "check" for r in risk],
+        "check": [bool(r.get("escalate")) and level(r) == "check" for r in risk],
     }
 
 
@@ -177,21 +218,54 @@ def label_report() -> dict:
     }
 
 
-def ordinary_report() -> dict:
+def load_ordinary(path: Path) -> List[dict]:
+    """Ordinary messages: a list of {text, topic?} (or of bare strings); a case marked risk: true is an error."""
     import yaml
 
-    cases = yaml.safe_load(ORDINARY_SET.read_text(encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of messages")
+    cases = []
+    for index, item in enumerate(data):
+        case = {"text": item} if isinstance(item, str) else item
+        if not isinstance(case, dict) or not isinstance(case.get("text"), str):
+            raise ValueError(f"{path}: message {index} needs a 'text' string")
+        if case.get("risk"):
+            raise ValueError(f"{path}: message {index} is marked as risk in a set of ordinary messages")
+        cases.append({"text": case["text"], "topic": str(case.get("topic") or "unspecified")})
+    return cases
+
+
+def ordinary_report(path: Path = ORDINARY_SET) -> dict:
+    cases = load_ordinary(path)
     parsed = LOOP.run_until_complete(parse_all([c["text"] for c in cases]))
-    risk = [p.get("risk") or {} for p in parsed]
-    report = {"set": str(ORDINARY_SET.relative_to(ROOT)), "cases": len(cases), "signals": {}, "by_topic": {}}
-    for name, key in (("detector", "detector"), ("model", "model"), ("combined", "escalate")):
-        flagged = [bool(r.get(key)) for r in risk]
-        report["signals"][name] = {"false_alarms": sum(flagged), "false_positive_rate": sum(flagged) / len(cases)}
-    for case, r in zip(cases, risk):
-        bucket = report["by_topic"].setdefault(case["topic"], {"n": 0, "alarms": 0})
+    return ordinary_summary(path, cases, [p.get("risk") or {} for p in parsed])
+
+
+def ordinary_summary(path: Path, cases: List[dict], risk: List[dict]) -> dict:
+    """False alarms of each signal and level on a set of ordinary messages, from each message's `risk`."""
+    blind = path.name in BLIND_SETS
+    report: Dict[str, Any] = {
+        "set": shown(path),
+        "blind": blind,
+        "cases": len(cases),
+        "signals": {},
+        "by_topic": {},
+    }
+    flags = signal_flags(risk)
+    for name in ("detector", "model", "combined", "full", "check"):
+        alarms = sum(flags[name])
+        report["signals"][name] = {"false_alarms": alarms, "false_positive_rate": alarms / max(1, len(cases))}
+    for case, full, check in zip(cases, flags["full"], flags["check"]):
+        bucket = report["by_topic"].setdefault(case["topic"], {"n": 0, "alarms": 0, "full": 0, "check": 0})
         bucket["n"] += 1
-        bucket["alarms"] += int(bool(r.get("escalate")))
-    report["combined_false_alarms"] = [c["text"] for c, r in zip(cases, risk) if r.get("escalate")]
+        bucket["alarms"] += int(full or check)
+        bucket["full"] += int(full)
+        bucket["check"] += int(check)
+    texts = [c["text"] for c in cases]
+    report["full_false_alarms"] = [] if blind else [t for t, f in zip(texts, flags["full"]) if f]
+    report["check_false_alarms"] = [] if blind else [t for t, f in zip(texts, flags["check"]) if f]
+    report["combined_false_alarms"] = report["full_false_alarms"] + report["check_false_alarms"]
     return report
 
 
@@ -204,11 +278,59 @@ def ordinary_lines(ordinary: dict) -> List[str]:
         "| signal | false alarms | rate |",
         "|---|---|---|",
     ]
-    lines += [f"| {name} | {r['false_alarms']} | {r['false_positive_rate']:.3f} |" for name, r in sig.items()]
-    lines += ["", "| topic | alarms / n |", "|---|---|"]
-    lines += [f"| {t} | {b['alarms']} / {b['n']} |" for t, b in sorted(ordinary["by_topic"].items())]
-    lines += ["", "False alarms:", ""] + ([f"- {t}" for t in ordinary["combined_false_alarms"]] or ["- none"])
+    lines += [
+        f"| {SIGNAL_NAMES[name]} | {r['false_alarms']} | {r['false_positive_rate']:.3f} |" for name, r in sig.items()
+    ]
+    lines += ["", "| topic | full replies / check questions / n |", "|---|---|"]
+    lines += [f"| {t} | {b['full']} / {b['check']} / {b['n']} |" for t, b in sorted(ordinary["by_topic"].items())]
+    if ordinary["blind"]:
+        return lines + ["", "A blind set: its messages are not listed here (nobody tunes against them)."]
+    lines += ["", "Full crisis replies (false alarms):", ""] + (
+        [f"- {t}" for t in ordinary["full_false_alarms"]] or ["- none"]
+    )
+    lines += ["", "Check questions (model alone):", ""] + (
+        [f"- {t}" for t in ordinary["check_false_alarms"]] or ["- none"]
+    )
     return lines
+
+
+SIGNAL_NAMES = {
+    "detector": "detector",
+    "model": "model",
+    "combined": "either (reaches the check question or more)",
+    "full": "full crisis reply + alert",
+    "check": "check question only",
+}
+
+
+def headline_lines(fresh: Optional[dict]) -> List[str]:
+    if fresh is None:
+        return ["", f"**Fresh ordinary messages** (`{FRESH_ORDINARY_SET.relative_to(ROOT)}`): not present yet.", ""]
+    sig = fresh["signals"]
+    full, check, either = sig["full"], sig["check"], sig["combined"]
+    verdict = "within" if full["false_positive_rate"] <= FULL_ALARM_TARGET else "ABOVE"
+    return [
+        "",
+        f"**Fresh ordinary messages** (`{fresh['set']}`, {fresh['cases']} messages written blind, none a crisis): "
+        f"full crisis reply + staff alert on {full['false_alarms']} ({full['false_positive_rate']:.3f}, {verdict} the "
+        f"target of {FULL_ALARM_TARGET:.2f}); the check question on {check['false_alarms']} "
+        f"({check['false_positive_rate']:.3f}); either on {either['false_alarms']} ({either['false_positive_rate']:.3f}).",
+        "",
+    ]
+
+
+LEVELS_NOTE = [
+    "",
+    "What a flagged message reaches (bot/safety/signals.py, `risk.level` in the parse data): a detector match is "
+    "the **full crisis reply and a staff alert** (level `crisis`); a message only the model flags gets the "
+    "**check question** first (level `check`: are you having thoughts of suicide or of hurting yourself, with 988 "
+    "in view; Yes, unclear or any risk in the reply escalates fully). So: *recall (either)* = risk messages that "
+    "reach at least the check question and 988 (the combined recall of earlier reports); *recall (full)* = risk "
+    "messages that get the full reply and alert at once; a *full false alarm* = an ordinary message given the "
+    "full reply and alert; a *check* = an ordinary message asked the check question. Until the dialogue reads "
+    "`risk.level` (actions/crisis.py), the deployed bot still gives a check-level message the full reply too.",
+    "",
+]
 
 
 def holdout_table(holdouts: List[dict]) -> List[str]:
@@ -216,37 +338,46 @@ def holdout_table(holdouts: List[dict]) -> List[str]:
         "",
         "## Held-out sets (fresh phrasings, each measured once before changes; the last never tuned against)",
         "",
-        "| set | risk / benign | detector recall | detector FPR | model recall | model FPR | combined recall | combined FPR |",
-        "|---|---|---|---|---|---|---|---|",
+        "| set | risk / benign | detector recall | detector FPR | model recall | model FPR | recall (either) | FPR (either) | recall (full) | full FPR |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for h in holdouts:
-        d, m, c = (h["signals"][k] for k in ("detector", "model", "combined"))
+        d, m, c, f = (h["signals"][k] for k in ("detector", "model", "combined", "full"))
         lines.append(
-            f"| `{h['set']}` | {h['risk_cases']} / {h['benign_cases']} | {d['recall']:.3f} | {d['false_positive_rate']:.3f} "
-            f"| {m['recall']:.3f} | {m['false_positive_rate']:.3f} | {c['recall']:.3f} | {c['false_positive_rate']:.3f} |"
+            f"| `{h['set']}`{' (blind)' if h['blind'] else ''} | {h['risk_cases']} / {h['benign_cases']} "
+            f"| {d['recall']:.3f} | {d['false_positive_rate']:.3f} | {m['recall']:.3f} | {m['false_positive_rate']:.3f} "
+            f"| {c['recall']:.3f} | {c['false_positive_rate']:.3f} | {f['recall']:.3f} | {f['false_positive_rate']:.3f} |"
         )
-    last = holdouts[-1] if holdouts else None
+    seen = [h for h in holdouts if not h["blind"]]
+    last = seen[-1] if seen else None
     if last:
         lines += ["", f"Missed by both signals in `{last['set']}`:", ""]
         lines += [f"- {t}" for t in last["combined_misses"]] or ["- none"]
+        lines += ["", f"Risk messages of `{last['set']}` that reach the check question only (model alone):", ""]
+        lines += [f"- {t}" for t in last["check_only_risk"]] or ["- none"]
+    if any(h["blind"] for h in holdouts):
+        lines += ["", "Blind sets are reported in aggregate only: their messages are not listed."]
     return lines
 
 
-def markdown(crisis: dict, nlu: dict, holdouts: List[dict], ordinary: dict) -> str:
-    lines = [
-        "# Crisis detection and NLU evaluation",
-        "",
-        f"Evaluation set: `tests/data/crisis_eval.yml`, {crisis['cases']} messages ({crisis['risk_cases']} risk, "
-        f"{crisis['benign_cases']} benign look-alikes), written apart from the NLU training data. The detector's "
-        "lexicon was tuned on it, so its detector figures are optimistic: the held-out sets further down, and "
-        "above all the last one (never tuned against), give the honest generalisation figures.",
-        "",
-        "| signal | recall on risk messages | false-positive rate on benign | missed | false alarms |",
-        "|---|---|---|---|---|",
-    ]
+def markdown(crisis: dict, nlu: dict, holdouts: List[dict], ordinary: dict, fresh: Optional[dict] = None) -> str:
+    lines = (
+        ["# Crisis detection and NLU evaluation"]
+        + headline_lines(fresh)
+        + LEVELS_NOTE
+        + [
+            f"Evaluation set: `tests/data/crisis_eval.yml`, {crisis['cases']} messages ({crisis['risk_cases']} risk, "
+            f"{crisis['benign_cases']} benign look-alikes), written apart from the NLU training data. The detector's "
+            "lexicon was tuned on it, so its detector figures are optimistic: the held-out sets further down, and "
+            "above all the last one (never tuned against), give the honest generalisation figures.",
+            "",
+            "| signal | recall on risk messages | false-positive rate on benign | missed | false alarms |",
+            "|---|---|---|---|---|",
+        ]
+    )
     for name, r in crisis["signals"].items():
         lines.append(
-            f"| {name} | {r['recall']:.3f} | {r['false_positive_rate']:.3f} | {r['missed']} | {r['false_alarms']} |"
+            f"| {SIGNAL_NAMES[name]} | {r['recall']:.3f} | {r['false_positive_rate']:.3f} | {r['missed']} | {r['false_alarms']} |"
         )
     lines += ["", "Recall of the combination by category:", "", "| category | caught / n |", "|---|---|"]
     for category, b in sorted(crisis["per_category"].items()):
@@ -261,6 +392,8 @@ def markdown(crisis: dict, nlu: dict, holdouts: List[dict], ordinary: dict) -> s
         [f"- {t}" for t in crisis["combined_false_alarms"]] or ["- none"]
     )
     lines += holdout_table(holdouts)
+    if fresh is not None:
+        lines += ordinary_lines(fresh)
     lines += ordinary_lines(ordinary)
     labels = nlu["labels"]
     faq_topics = "n/a" if nlu["faq_topic_accuracy"] is None else f"{nlu['faq_topic_accuracy']:.3f}"
@@ -297,22 +430,36 @@ def main(argv: Optional[List[str]] = None) -> int:
     crisis = crisis_report(EVAL_SET)
     holdouts = [crisis_report(path) for path in HOLDOUT_SETS]
     ordinary = ordinary_report()
+    fresh = ordinary_report(FRESH_ORDINARY_SET) if FRESH_ORDINARY_SET.exists() else None
     nlu = nlu_report()
     # The detector's own per-message cost: a report figure (make test asserts no speed).
     cost = detector_cost_report({"crisis_eval": EVAL_SET, "ordinary": ORDINARY_SET})
     (REPORTS / "crisis-eval.json").write_text(
         json.dumps(
-            {"crisis": crisis, "holdouts": holdouts, "ordinary": ordinary, "nlu": nlu, "detector_cost": cost}, indent=2
+            {
+                "crisis": crisis,
+                "holdouts": holdouts,
+                "ordinary": ordinary,
+                "ordinary_fresh": fresh,
+                "nlu": nlu,
+                "detector_cost": cost,
+            },
+            indent=2,
         )
     )
-    (REPORTS / "crisis-eval.md").write_text(markdown(crisis, nlu, holdouts, ordinary) + detector_cost_markdown(cost))
+    (REPORTS / "crisis-eval.md").write_text(
+        markdown(crisis, nlu, holdouts, ordinary, fresh) + detector_cost_markdown(cost)
+    )
     for report in [crisis] + holdouts:
         print(report["set"])
         for name, r in report["signals"].items():
             print(f"  {name:9s} recall {r['recall']:.3f}  false-positive rate {r['false_positive_rate']:.3f}")
-    print(
-        f"ordinary messages: combined false-positive rate {ordinary['signals']['combined']['false_positive_rate']:.3f}"
-    )
+    for report in [ordinary] + ([fresh] if fresh else []):
+        sig = report["signals"]
+        print(
+            f"{report['set']}: full crisis replies {sig['full']['false_positive_rate']:.3f}, check questions "
+            f"{sig['check']['false_positive_rate']:.3f}, either {sig['combined']['false_positive_rate']:.3f}"
+        )
     overall = cost["sets"]["all"]
     print(f"detector cost: median {overall['median_ms']} ms, p95 {overall['p95_ms']} ms a message")
     labels = nlu["labels"]

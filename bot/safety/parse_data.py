@@ -10,16 +10,19 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from bot.safety.detector import CATEGORY_ORDER, LANGUAGES, SEVERITY_ORDER, RiskAssessment
-from bot.safety.signals import CrisisSignal
+from bot.safety.signals import LEVEL_CHECK, LEVEL_CRISIS, CrisisSignal
 
 RISK_KEY = "risk"
 
 
 def risk_parse_data(assessment: RiskAssessment, signal: CrisisSignal) -> dict:
     """What the component stores under `risk`: how the two signals combined, and the detector's assessment
-    (`detector` is its is_risk)."""
+    (`detector` is its is_risk). `level` says what the message reaches (bot/safety/signals.py): `crisis` the
+    full reply and alert, `check` the check question first, `none` nothing; `confirmed` is level == crisis."""
     return {
         "escalate": signal.escalate,
+        "level": signal.level,
+        "confirmed": signal.confirmed,
         "detector": assessment.is_risk,
         "model": signal.model,
         "model_confidence": round(signal.model_confidence, 4),
@@ -45,3 +48,19 @@ def assessment_from_parse_data(parse_data: Any) -> Optional[RiskAssessment]:
     if not consistent:
         return None
     return RiskAssessment(is_risk=is_risk, categories=tuple(categories), severity=severity, language=language)
+
+
+def crisis_level_from_parse_data(parse_data: Any) -> str:
+    """For a message routed to the crisis action: `check` (ask the check question first) or `crisis` (the full
+    reply and alert). Fails towards the full reply: `check` only when the parse data says so exactly as the
+    component writes it (level check, not confirmed, the model flagged it and the detector did not)."""
+    risk = parse_data.get(RISK_KEY) if isinstance(parse_data, Mapping) else None
+    is_check = (
+        isinstance(risk, Mapping)
+        and risk.get("level") == LEVEL_CHECK
+        and risk.get("confirmed") is False
+        and risk.get("escalate") is True
+        and risk.get("model") is True
+        and risk.get("detector") is False
+    )
+    return LEVEL_CHECK if is_check else LEVEL_CRISIS

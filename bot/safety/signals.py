@@ -1,6 +1,14 @@
 """Combine the two crisis signals: the deterministic detector and the trained NLU intent.
 
-A message flagged by either escalates (a missed crisis is the worst failure; a false alarm is cheap).
+A message flagged by either reaches a risk question and 988 (a missed crisis is the worst failure). What it
+reaches depends on which signal fired (issue 8, "False alarms cost trust"):
+
+- `crisis`: the detector matched a reviewed risk phrasing. The full crisis reply and a staff alert.
+- `check`: only the model flagged it. The model alone sends ordinary messages to crisis (on the dev set one
+  benign look-alike in ten, with a confidence of 1.0 as often as on real risk, so no threshold separates them),
+  so the visitor is first asked, warmly and with 988 in view, whether they have thoughts of suicide or of
+  hurting themselves; a Yes, an unclear reply or any risk in the reply escalates fully.
+- `none`: neither signal.
 """
 
 from __future__ import annotations
@@ -11,13 +19,30 @@ from typing import Iterable, Mapping, Optional, Tuple
 CRISIS_INTENT = "crisis"
 DEFAULT_MODEL_THRESHOLD = 0.4
 
+LEVEL_CRISIS = "crisis"
+LEVEL_CHECK = "check"
+LEVEL_NONE = "none"
+RISK_LEVELS: Tuple[str, ...] = (LEVEL_CRISIS, LEVEL_CHECK, LEVEL_NONE)
+
 
 @dataclass(frozen=True)
 class CrisisSignal:
-    escalate: bool
+    escalate: bool  # either signal fired: the message reaches at least the check question and 988
     detector: bool
     model: bool
     model_confidence: float
+
+    @property
+    def level(self) -> str:
+        """`crisis` (detector: full reply and alert), `check` (model alone: ask first) or `none`."""
+        if self.detector:
+            return LEVEL_CRISIS
+        return LEVEL_CHECK if self.model else LEVEL_NONE
+
+    @property
+    def confirmed(self) -> bool:
+        """True when the risk is confirmed without asking: a reviewed phrasing matched."""
+        return self.level == LEVEL_CRISIS
 
 
 def model_crisis_confidence(intent_ranking: Iterable[Mapping[str, object]]) -> float:

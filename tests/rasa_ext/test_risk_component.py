@@ -60,3 +60,22 @@ def test_the_actions_read_back_exactly_what_the_detector_found(text):
     # What the action server receives is the parse output; it must convert back to the detector's assessment.
     parse_data = run(classified(text, "inform", 0.9)).as_dict(only_output_properties=True)
     assert assessment_from_parse_data(parse_data) == assess_risk(text)
+
+
+def test_a_detector_match_is_the_full_crisis_level():
+    risk = run(classified("i want to end my life", "crisis", 1.0, crisis_confidence=1.0)).get("risk")
+    assert (risk["level"], risk["confirmed"]) == ("crisis", True)
+
+
+def test_the_model_alone_is_the_check_level_and_keeps_the_crisis_intent():
+    # The intent stays `crisis` so the rules still route to the crisis action (which asks the check question);
+    # a dialogue that does not read the level escalates fully, never less.
+    message = run(classified("I want to try something new because therapy isn't enough", "crisis", 1.0))
+    assert message.get("intent")["name"] == "crisis"
+    risk = message.get("risk")
+    assert (risk["level"], risk["confirmed"], risk["escalate"]) == ("check", False, True)
+
+
+def test_an_unflagged_message_is_level_none():
+    risk = run(classified("where is your office", "faq", 0.9, crisis_confidence=0.01)).get("risk")
+    assert (risk["level"], risk["confirmed"], risk["escalate"]) == ("none", False, False)

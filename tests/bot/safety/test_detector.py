@@ -306,3 +306,30 @@ def test_shipped_lexicon_has_every_category_with_notes():
     for category, spec in raw["categories"].items():
         assert spec.get("notes"), category
         assert spec.get("en") and spec.get("es"), category
+
+
+# Issue 8 ("False alarms cost trust"): ordinary first messages of the clinic's target visitors. The two the
+# issue quotes and phrasings written for this test (not from any evaluation set) match no risk pattern, so at
+# most the model flags them, and then the visitor is asked first (bot/safety/signals.py level `check`).
+TARGET_VISITOR_FIRST_MESSAGES = [
+    "hey, my therapist said ketamine might help my PTSD. I'm a vet, 41",
+    "I want to try something new because therapy isn't enough",
+    "I was an infantry gunner in Afghanistan, now I have PTSD",
+    "I served as a combat medic and saw a lot of death",
+    "my best friend from the army died by suicide last year and it hit me hard",
+    "I work in law enforcement and carry a firearm for work",
+    "I'm overwhelmed with work and kids",
+    "I've had enough of feeling this way",
+    "I'm at the end of my rope with these side effects",
+    "I got my flu shot last week, is that ok before an infusion",
+    "I'm in recovery, 3 years clean from opioids",
+    "I was hospitalized for depression 5 years ago",
+    "I'm not suicidal, I just want my PTSD to get better",
+    "I want to end this cycle of depression",
+    "ya no aguanto los efectos secundarios",
+]
+
+
+@pytest.mark.parametrize("text", TARGET_VISITOR_FIRST_MESSAGES)
+def test_target_visitors_ordinary_first_messages_do_not_match(text):
+    assert assess_risk(text) == detector.NO_RISK
