@@ -10,9 +10,10 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.state import crisis_state, screening_state
+from actions.state import crisis_state, latest_text, screening_state
 from bot.clinic import faq_answer
 from bot.conversation import CLINIC_QUESTION_INTENT
+from bot.language import is_spanish, load_spanish_check, spanish_notice
 from bot.safety.episode import CrisisState
 from bot.screening.state import CALLBACK_SENT, ScreeningState
 
@@ -34,6 +35,28 @@ def selected_faq_topic(parse_data: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
+def spanish_notice_for(text: str) -> Optional[str]:
+    """The Spanish note (we chat in English for now, the clinic's phone, the Spanish crisis lines) for a
+    message written in Spanish; None for any other message."""
+    check = load_spanish_check()
+    return spanish_notice(check, runtime.clinic().phone) if is_spanish(text, check) else None
+
+
+class ActionSpanishNotice(Action):
+    """Before the introduction: a message in Spanish is told, in Spanish, that we chat in English for now."""
+
+    def name(self) -> str:
+        return "action_spanish_notice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        notice = spanish_notice_for(latest_text(tracker))
+        if notice:
+            dispatcher.utter_message(text=notice)
+        return []
+
+
 class ActionAnswerClinicQuestion(Action):
     def name(self) -> str:
         return "action_answer_clinic_question"
@@ -41,9 +64,11 @@ class ActionAnswerClinicQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        # A topic the profile does not answer (or no topic at all) gets the profile's kind "call us" text.
+        # A question in Spanish gets the Spanish note (with the clinic's phone), not an English answer. A topic
+        # the profile does not answer (or no topic at all) gets the profile's kind "call us" text.
+        notice = spanish_notice_for(latest_text(tracker))
         topic = selected_faq_topic(tracker.latest_message or {}) or ""
-        dispatcher.utter_message(text=faq_answer(topic, runtime.clinic()))
+        dispatcher.utter_message(text=notice or faq_answer(topic, runtime.clinic()))
         # The question is asked again in full (without its preface) after the answer.
         return [SlotSet("answer", None)]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from actions import runtime
-from actions.interruptions import ActionAnswerClinicQuestion, selected_faq_topic
+from actions.interruptions import ActionAnswerClinicQuestion, ActionSpanishNotice, selected_faq_topic
 from bot.clinic import load_clinic_profile
 from tests.actions.conftest import make_tracker
 
@@ -54,3 +54,41 @@ async def test_a_topic_without_an_answer_gets_the_call_us_text(dispatcher, domai
 )
 def test_selected_faq_topic(parse_data, topic):
     assert selected_faq_topic(parse_data) == topic
+
+
+SPANISH_FIRST_MESSAGES = ["hola, tienen información en español?", "hablan español?", "necesito ayuda en español"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text", SPANISH_FIRST_MESSAGES)
+async def test_a_spanish_message_gets_the_spanish_notice_before_the_introduction(dispatcher, domain, text):
+    tracker = make_tracker(text, intent="greet", requested_slot=None, active_loop=None)
+    assert await ActionSpanishNotice().run(dispatcher, tracker, domain) == []
+    [notice] = [m["text"] for m in dispatcher.messages]
+    assert "inglés" in notice and runtime.clinic().phone in notice
+    assert "988 y oprime 2" in notice and "AYUDA al 741741" in notice and "911" in notice
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text", ["hi", "hola", "I'm a nurse and I work nights, do you have evening hours?"])
+async def test_any_other_first_message_gets_no_notice(dispatcher, domain, text):
+    tracker = make_tracker(text, intent="greet", requested_slot=None, active_loop=None)
+    assert await ActionSpanishNotice().run(dispatcher, tracker, domain) == []
+    assert dispatcher.messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_clinic_question_in_spanish_gets_the_spanish_notice_not_an_english_answer(dispatcher, domain):
+    # "hola, tienen información en español?" was classified as faq/hours and answered with the English hours.
+    tracker = make_tracker(SPANISH_FIRST_MESSAGES[0], intent="faq", parse_data=picked("faq/hours"))
+    await ActionAnswerClinicQuestion().run(dispatcher, tracker, domain)
+    [reply] = [m["text"] for m in dispatcher.messages]
+    assert reply != runtime.clinic().faq["hours"] and "inglés" in reply and runtime.clinic().phone in reply
+
+
+@pytest.mark.asyncio
+async def test_the_spravato_question_has_its_own_cited_answer(dispatcher, domain):
+    # "what is the difference between spravato and iv ketamine" used to get the infusion_experience text.
+    reply = await answer(dispatcher, domain, picked("faq/spravato_vs_iv"))
+    assert "Spravato" in reply and reply != runtime.clinic().faq["infusion_experience"]
+    assert "SPRAVATO" in runtime.clinic().sources["spravato_vs_iv"].upper()
