@@ -98,7 +98,9 @@ def markdown(result: Mapping[str, Any], baseline: Optional[Mapping[str, Any]]) -
         "|---|---|---|",
     ]
     if baseline:
-        lines.append(f"| before (issue 14 baseline) | {before['right']} / {before['cases']} | {before['accuracy']:.3f} |")
+        lines.append(
+            f"| before (issue 14 baseline) | {before['right']} / {before['cases']} | {before['accuracy']:.3f} |"
+        )
     lines.append(f"| now | {result['right']} / {result['cases']} | {result['accuracy']:.3f} |")
     lines += ["", "| topic | before | now |", "|---|---|---|"]
     for topic, b in sorted(result["per_topic"].items()):

@@ -95,3 +95,16 @@ def test_no_answer_claims_ketamine_helps_what_the_sources_only_call_early():
             if EARLY_EVIDENCE.search(sentence):
                 assert not EFFICACY_WORDS.search(sentence), f"faq.{topic}: {sentence}"
                 assert re.search(r"\b(studied|early|off-label)\b", sentence), f"faq.{topic}: {sentence}"
+
+
+def test_the_faq_holdout_covers_every_topic_with_enough_questions():
+    # scripts/eval_faq.py (make eval) scores it; written apart from data/nlu, so no line of it is trained on.
+    cases = yaml.safe_load((ROOT / "tests" / "data" / "faq_holdout.yml").read_text(encoding="utf-8"))["cases"]
+    assert len(cases) >= 60
+    assert {c["topic"] for c in cases} == set(training_topics())
+    trained = set()
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            lines = str(block.get("examples", "")).splitlines()
+            trained |= {line.strip()[2:].strip().lower() for line in lines if line.strip().startswith("- ")}
+    assert not {c["text"].strip().lower() for c in cases} & trained, "a held-out question is in the training data"
