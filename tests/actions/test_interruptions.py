@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from actions import runtime
-from actions.interruptions import ActionAnswerClinicQuestion, ActionSpanishNotice, selected_faq_topic
+from actions.interruptions import (
+    ActionAnswerClinicQuestion,
+    ActionReplyBeforeScreening,
+    ActionTalkToHuman,
+    selected_faq_topic,
+)
 from bot.clinic import load_clinic_profile
 from tests.actions.conftest import make_tracker
 
@@ -63,18 +68,74 @@ SPANISH_FIRST_MESSAGES = ["hola, tienen información en español?", "hablan espa
 @pytest.mark.parametrize("text", SPANISH_FIRST_MESSAGES)
 async def test_a_spanish_message_gets_the_spanish_notice_before_the_introduction(dispatcher, domain, text):
     tracker = make_tracker(text, intent="greet", requested_slot=None, active_loop=None)
-    assert await ActionSpanishNotice().run(dispatcher, tracker, domain) == []
+    assert await ActionReplyBeforeScreening().run(dispatcher, tracker, domain) == []
     [notice] = [m["text"] for m in dispatcher.messages]
     assert "inglés" in notice and runtime.clinic().phone in notice
     assert "988 y oprime 2" in notice and "AYUDA al 741741" in notice and "911" in notice
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("text", ["hi", "hola", "I'm a nurse and I work nights, do you have evening hours?"])
-async def test_any_other_first_message_gets_no_notice(dispatcher, domain, text):
+@pytest.mark.parametrize("text", ["hi", "hola", "I want to know if I qualify for ketamine"])
+async def test_any_other_first_message_gets_nothing_before_the_introduction(dispatcher, domain, text):
     tracker = make_tracker(text, intent="greet", requested_slot=None, active_loop=None)
-    assert await ActionSpanishNotice().run(dispatcher, tracker, domain) == []
+    assert await ActionReplyBeforeScreening().run(dispatcher, tracker, domain) == []
     assert dispatcher.messages == []
+
+
+def selector_pick(topic: str, confidence: float) -> dict:
+    return {
+        "response_selector": {"faq": {"response": {"intent_response_key": f"faq/{topic}", "confidence": confidence}}}
+    }
+
+
+NURSE = "I'm a nurse and I work nights, do you have evening hours?"
+
+
+@pytest.mark.asyncio
+async def test_a_first_clinic_question_the_classifier_called_inform_is_answered_before_the_introduction(
+    dispatcher, domain
+):
+    # The model classified this `inform` (for "evening"), with the response selector sure it is about hours:
+    # it got only the introduction.
+    tracker = make_tracker(
+        NURSE, intent="inform", requested_slot=None, active_loop=None, parse_data=selector_pick("hours", 0.99)
+    )
+    assert await ActionReplyBeforeScreening().run(dispatcher, tracker, domain) == []
+    assert [m["text"] for m in dispatcher.messages] == [runtime.clinic().faq["hours"]]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "text, intent, confidence",
+    [
+        (NURSE, "inform", 0.5),  # the selector is not sure: no answer rather than a wrong one
+        ("I work nights", "inform", 0.99),  # not a question
+        ("can I get screened?", "greet", 0.3),
+        (NURSE, "affirm", 0.99),  # an answer-like intent is not read as a question
+    ],
+)
+async def test_no_answer_unless_a_question_with_a_sure_topic(dispatcher, domain, text, intent, confidence):
+    tracker = make_tracker(
+        text, intent=intent, requested_slot=None, active_loop=None, parse_data=selector_pick("hours", confidence)
+    )
+    await ActionReplyBeforeScreening().run(dispatcher, tracker, domain)
+    assert dispatcher.messages == []
+
+
+@pytest.mark.asyncio
+async def test_hablan_espanol_read_as_a_request_for_a_person_gets_the_spanish_notice(dispatcher, domain):
+    # The model classifies "hablan español?" as talk_to_human: the English "talk to a person" text came back.
+    tracker = make_tracker("hablan español?", intent="talk_to_human", requested_slot=None, active_loop=None)
+    await ActionTalkToHuman().run(dispatcher, tracker, domain)
+    [reply] = [m["text"] for m in dispatcher.messages]
+    assert "inglés" in reply and runtime.clinic().phone in reply and "AYUDA al 741741" in reply
+
+
+@pytest.mark.asyncio
+async def test_talk_to_a_person_in_english_is_unchanged(dispatcher, domain):
+    tracker = make_tracker("can I talk to someone", intent="talk_to_human")
+    await ActionTalkToHuman().run(dispatcher, tracker, domain)
+    assert [m["text"] for m in dispatcher.messages] == [runtime.message("talk_to_human")]
 
 
 @pytest.mark.asyncio
