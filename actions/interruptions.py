@@ -99,8 +99,13 @@ class ActionTalkToHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        # "hablan español?" reads as a request for a person: the Spanish note carries the clinic's phone too.
-        dispatcher.utter_message(text=spanish_notice_for(latest_text(tracker)) or runtime.message("talk_to_human"))
+        # "hablan español?" reads as a request for a person: the Spanish note carries the clinic's phone, and the
+        # form goes on where it was (the introduction and consent, in English, for a first message).
+        notice = spanish_notice_for(latest_text(tracker))
+        if notice:
+            dispatcher.utter_message(text=notice)
+            return [SlotSet("answer", None)]
+        dispatcher.utter_message(text=runtime.message("talk_to_human"))
         # The form asks next whether they want a call back, then goes on where it was.
         return [SlotSet("answer", None), SlotSet("screening", screening_state(tracker).callback_offered().to_slot())]
 

@@ -4,6 +4,7 @@ response selector picked (`faq/cost` -> faq.cost)."""
 from __future__ import annotations
 
 import pytest
+from rasa_sdk.events import SlotSet
 
 from actions import runtime
 from actions.interruptions import (
@@ -126,7 +127,8 @@ async def test_no_answer_unless_a_question_with_a_sure_topic(dispatcher, domain,
 async def test_hablan_espanol_read_as_a_request_for_a_person_gets_the_spanish_notice(dispatcher, domain):
     # The model classifies "hablan español?" as talk_to_human: the English "talk to a person" text came back.
     tracker = make_tracker("hablan español?", intent="talk_to_human", requested_slot=None, active_loop=None)
-    await ActionTalkToHuman().run(dispatcher, tracker, domain)
+    # no call-back offer in English: the form goes on to the introduction and consent
+    assert await ActionTalkToHuman().run(dispatcher, tracker, domain) == [SlotSet("answer", None)]
     [reply] = [m["text"] for m in dispatcher.messages]
     assert "inglés" in reply and runtime.clinic().phone in reply and "AYUDA al 741741" in reply
 
