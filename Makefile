@@ -21,7 +21,7 @@ help:
 	@echo "make run    set up, train if needed, and start the whole stack (Ctrl-C stops it)"
 	@echo "make test   set up, train if needed, and run every test"
 	@echo "make lint   ruff (lint, format) and mypy; part of make test"
-	@echo "make eval   crisis-detection and NLU evaluation report in reports/"
+	@echo "make eval   crisis-detection, NLU and clinic-question evaluation reports in reports/"
 
 setup: $(VENV)/.installed $(SERVICES_VENV)/.installed
 
@@ -68,6 +68,7 @@ lint: $(SERVICES_VENV)/.installed
 
 eval: setup train
 	$(PY) scripts/evaluate.py
+	$(PY) scripts/eval_faq.py
 
 clean:
 	rm -rf models results reports/tmp

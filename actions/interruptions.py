@@ -11,9 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.staff_hours import staff_now
-from actions.state import crisis_state, screening_state
+from actions.state import crisis_state, latest_intent, latest_text, screening_state
 from bot.clinic import faq_answer
 from bot.conversation import CLINIC_QUESTION_INTENT
+from bot.language import is_spanish, load_spanish_check, spanish_notice
+from bot.opening import misread_clinic_question
 from bot.safety.episode import CrisisState
 from bot.safety.responses import episode_text
 from bot.screening.state import CALLBACK_SENT, ScreeningState
@@ -36,6 +38,46 @@ def selected_faq_topic(parse_data: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
+def selected_faq_confidence(parse_data: Mapping[str, Any]) -> float:
+    """The response selector's confidence in the topic it picked (0 when it picked none)."""
+    selector = (parse_data.get("response_selector") or {}).get(CLINIC_QUESTION_INTENT) or {}
+    confidence = (selector.get("response") or {}).get("confidence")
+    return float(confidence) if isinstance(confidence, (int, float)) else 0.0
+
+
+def spanish_notice_for(text: str) -> Optional[str]:
+    """The Spanish note (we chat in English for now, the clinic's phone, the Spanish crisis lines) for a
+    message written in Spanish; None for any other message."""
+    check = load_spanish_check()
+    return spanish_notice(check, runtime.clinic().phone) if is_spanish(text, check) else None
+
+
+class ActionReplyBeforeScreening(Action):
+    """Before the screening starts from an ordinary message (bot/opening.py): a message in Spanish is told, in
+    Spanish, that we chat in English for now; a clinic question the classifier misread gets its answer. Any
+    other message gets nothing here: the introduction and consent follow."""
+
+    def name(self) -> str:
+        # Named for its first job in domain.yml and data/rules/screening.yml; renaming it there means retraining
+        # the dialogue model, so the name stays until the next retrain.
+        return "action_spanish_notice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        text = latest_text(tracker)
+        notice = spanish_notice_for(text)
+        if notice:
+            dispatcher.utter_message(text=notice)
+            return []
+        parse_data = tracker.latest_message or {}
+        topic = selected_faq_topic(parse_data)
+        intent, _ = latest_intent(tracker)
+        if topic and misread_clinic_question(intent, text, topic, selected_faq_confidence(parse_data)):
+            dispatcher.utter_message(text=faq_answer(topic, runtime.clinic()))
+        return []
+
+
 class ActionAnswerClinicQuestion(Action):
     def name(self) -> str:
         return "action_answer_clinic_question"
@@ -43,9 +85,11 @@ class ActionAnswerClinicQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        # A topic the profile does not answer (or no topic at all) gets the profile's kind "call us" text.
+        # A question in Spanish gets the Spanish note (with the clinic's phone), not an English answer. A topic
+        # the profile does not answer (or no topic at all) gets the profile's kind "call us" text.
+        notice = spanish_notice_for(latest_text(tracker))
         topic = selected_faq_topic(tracker.latest_message or {}) or ""
-        answer = faq_answer(topic, runtime.clinic())
+        answer = notice or faq_answer(topic, runtime.clinic())
         crisis = crisis_state(tracker)
         if crisis.open:  # inside a crisis episode the answer keeps 988 in view
             answer = f"{answer} {episode_text('faq_988', crisis.language)}"
@@ -61,6 +105,12 @@ class ActionTalkToHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
+        # "hablan español?" reads as a request for a person: the Spanish note carries the clinic's phone, and the
+        # form goes on where it was (the introduction and consent, in English, for a first message).
+        notice = spanish_notice_for(latest_text(tracker))
+        if notice:
+            dispatcher.utter_message(text=notice)
+            return [SlotSet("answer", None)]
         dispatcher.utter_message(text=runtime.message("talk_to_human"))
         # The form asks next whether they want a call back, then goes on where it was.
         return [SlotSet("answer", None), SlotSet("screening", screening_state(tracker).callback_offered().to_slot())]

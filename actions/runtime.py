@@ -8,6 +8,7 @@ from typing import Any, Dict
 
 from bot.clinic import ClinicProfile, load_clinic_profile
 from bot.handoff.outbox import Outbox
+from bot.privacy import INBOX_NOTE, duration_text, privacy_note_key
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -57,3 +58,14 @@ def first_name(answers: Dict[str, Any]) -> str:
 def message(key: str, **values: Any) -> str:
     text = clinic().messages[key]
     return text.format(**values) if values else text
+
+
+def privacy_note() -> str:
+    """The note before consent, with the retention periods this deployment enforces (bot/privacy.py)."""
+    configured = settings()
+    chat = duration_text(configured.transcript_retention_minutes * 60.0)
+    if privacy_note_key(configured.handoff_url) == INBOX_NOTE:
+        records = duration_text(configured.inbox_retention_days * 86400.0)
+        return message("privacy_note_inbox", chat_retention=chat, records_retention=records)
+    copy = duration_text(configured.outbox_retention_days * 86400.0)
+    return message("privacy_note_records", chat_retention=chat, outbox_retention=copy)

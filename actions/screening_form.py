@@ -37,6 +37,7 @@ from actions.state import (
 from bot.channels import sms
 from bot.conversation import KNOWN_PHONE_QUESTION_ID, current_step, is_answer_attempt, usable_known_phone
 from bot.handoff.events import callback_requested, stable_event_id
+from bot.privacy import PRIVACY_NOTE_LINE
 from bot.safety.episode import (
     CHECK_IN_QUESTION_ID,
     PHQ9_ITEM9_ASSESSMENT,
@@ -363,6 +364,7 @@ class ActionAskAnswer(Action):
         question = step.question
         if tracker.get_slot("last_asked") != question.id:
             for line in step.preface:
-                dispatcher.utter_message(text=line)
+                # The privacy note carries this deployment's retention periods, so it is filled in here.
+                dispatcher.utter_message(text=runtime.privacy_note() if line == PRIVACY_NOTE_LINE else line)
         dispatcher.utter_message(text=question.text, buttons=buttons_for(question))
         return [SlotSet("last_asked", question.id)]

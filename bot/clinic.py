@@ -1,6 +1,6 @@
 """The clinic's own facts and fixed texts (data/clinic/clinic_profile.yml): name, phone, hours, FAQ, messages.
 
-Texts may use {clinic_name}, {phone}, {address} and {hours}; they are filled in here. Other placeholders
+Texts may use {clinic_name}, {phone}, {address}, {hours} and {privacy_notice_url}; they are filled in here. Other placeholders
 (such as {first_name} in messages.finished_with_lead) are left for the caller.
 """
 
@@ -37,6 +37,8 @@ MESSAGE_KEYS = (
     "fallback",
     "stopped_after_alert_closed",
     "finished_after_alert",
+    "privacy_note_inbox",
+    "privacy_note_records",
 )
 
 
@@ -52,6 +54,7 @@ class ClinicProfile:
     address: str
     hours: str
     website: str = ""
+    privacy_notice_url: str = ""  # linked before consent; the website when the profile names none
     faq: Dict[str, str] = field(default_factory=dict)  # topic -> answer text
     messages: Dict[str, str] = field(default_factory=dict)  # key -> text
     resources: Dict[str, object] = field(default_factory=dict)  # "crisis": str, "minors": [str, ...]
@@ -88,6 +91,7 @@ def _load(path: Path) -> ClinicProfile:
         raise ClinicProfileError(f"clinic profile {path} is missing: {', '.join(missing)}")
     values = {key: _flat(data[key]) for key in ("phone", "address", "hours")}
     values["clinic_name"] = _flat(data["name"])
+    values["privacy_notice_url"] = _flat(data.get("privacy_notice_url") or data.get("website") or "")
     raw_faq = data.get("faq") or {}
     if not isinstance(raw_faq, dict) or not raw_faq:
         raise ClinicProfileError(f"clinic profile {path} needs `faq`: a mapping of topic -> answer")
@@ -104,6 +108,7 @@ def _load(path: Path) -> ClinicProfile:
         address=values["address"],
         hours=values["hours"],
         website=_flat(data.get("website", "")),
+        privacy_notice_url=values["privacy_notice_url"],
         faq=faq,
         messages=messages,
         resources=resources,

@@ -1,0 +1,39 @@
+"""The note before consent: what is kept, who sees it, for how long, and the clinic's privacy notice.
+
+The durations come from the retention settings the code enforces, so the note stays true when a clinic changes
+them: the chat (TRANSCRIPT_RETENTION_MINUTES, rasa_ext/tracker_store.py), the outbox's copy of a delivered event
+(OUTBOX_RETENTION_DAYS, services/deliverer.py) and, with the bundled staff inbox, closed leads
+(INBOX_RETENTION_DAYS, services/inbox: a lead goes once it is closed and that many days old; an open one stays).
+With HANDOFF_URL the clinic's own system keeps the answers, under its privacy notice.
+"""
+
+from __future__ import annotations
+
+# The line of the consent question's preface (data/clinic/flow.yml) that becomes this note.
+PRIVACY_NOTE_LINE = "{what we keep}"
+# Which clinic-profile message the note is: answers kept in the bundled inbox, or in the clinic's own records.
+INBOX_NOTE = "privacy_note_inbox"
+RECORDS_NOTE = "privacy_note_records"
+
+_UNITS = ((86400.0, "day"), (3600.0, "hour"), (60.0, "minute"))
+
+
+def duration_text(seconds: float) -> str:
+    """Plain words for a retention period: 86400 -> "24 hours", 7 days -> "7 days", 90 s -> "2 minutes".
+
+    Up to 2 days reads in hours, so "24 hours" stays "24 hours"; never rounded down to less than it is
+    (a visitor told "1 hour" must not find the chat still there after it)."""
+    seconds = max(0.0, float(seconds))
+    for size, unit in _UNITS:
+        if unit == "day" and seconds < 2 * 86400.0:
+            continue
+        if unit == "hour" and seconds < 3600.0:
+            continue
+        count = max(1, int(-(-seconds // size)))  # rounded up
+        return f"{count} {unit}" + ("" if count == 1 else "s")
+    return "1 minute"
+
+
+def privacy_note_key(handoff_url: str) -> str:
+    """The bundled inbox keeps the answers when HANDOFF_URL is empty; otherwise the clinic's own records do."""
+    return RECORDS_NOTE if handoff_url.strip() else INBOX_NOTE
