@@ -58,9 +58,7 @@ class ActionReplyBeforeScreening(Action):
     other message gets nothing here: the introduction and consent follow."""
 
     def name(self) -> str:
-        # Named for its first job in domain.yml and data/rules/screening.yml; renaming it there means retraining
-        # the dialogue model, so the name stays until the next retrain.
-        return "action_spanish_notice"
+        return "action_reply_before_screening"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
