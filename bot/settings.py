@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 
 from dotenv import load_dotenv
 
+from bot.data_dir import prepare_data_dir
 from bot.web_chat import InvalidOrigin, default_chat_server_url, origin_of, parse_origins
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,7 @@ def generated_secret(data_dir: Path, name: str) -> str:
     path = data_dir / name
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -98,6 +99,10 @@ class Settings:
     twilio_auth_token: str = ""
     public_url: str = ""
     sms_allow_unsigned: bool = False
+    # Event spool (bot/handoff/spool.py): how long an action waits for the store before it answers "saved, may
+    # be late", and how many events may wait for a store that is down before new ones are refused.
+    store_wait_s: float = 2.0
+    spool_max_events: int = 10_000
 
     @property
     def chat_server_url(self) -> str:
@@ -130,8 +135,8 @@ def _chat_settings() -> dict:
 def load_settings(env_file: Optional[Path] = None) -> Settings:
     """Read settings; values already in the environment win over `.env`."""
     load_dotenv(env_file or PROJECT_ROOT / ".env", override=False)
-    data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Private (0700, umask 0077) or start-up stops here: it holds health information and secrets.
+    data_dir = prepare_data_dir(Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve())
     handoff_url = _env("HANDOFF_URL")
     handoff_secret = _env("HANDOFF_SECRET")
     if not handoff_secret:
@@ -164,5 +169,7 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
         public_url=_env("PUBLIC_URL").rstrip("/"),
         sms_allow_unsigned=_env_bool("SMS_ALLOW_UNSIGNED", False),
+        store_wait_s=_env_float("STORE_WAIT_S", 2.0),
+        spool_max_events=_env_int("SPOOL_MAX_EVENTS", 10_000),
         **_chat_settings(),
     )
