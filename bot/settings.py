@@ -7,6 +7,7 @@ once and kept under DATA_DIR, so `make run` works on a fresh machine without wea
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -66,6 +67,20 @@ def generated_secret(data_dir: Path, name: str) -> str:
     return value
 
 
+def parse_trusted_proxies(raw: str) -> Tuple[str, ...]:
+    """TRUSTED_PROXIES: comma-separated addresses or networks (10.0.0.5, 10.0.0.0/8, ::1) of the reverse proxies
+    whose X-Forwarded-For and X-Forwarded-Proto are believed. Empty: none (the peer address is the client)."""
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as exc:
+            raise SystemExit(f"setting TRUSTED_PROXIES: {item!r} is not an IP address or network") from exc
+    return tuple(networks)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -103,6 +118,16 @@ class Settings:
     # be late", and how many events may wait for a store that is down before new ones are refused.
     store_wait_s: float = 2.0
     spool_max_events: int = 10_000
+    # Publish only the chat: HOST is the chat server's address, the staff web app listens on INBOX_HOST.
+    inbox_host: str = "127.0.0.1"
+    # The chat server's abuse limits (docs/operations.md): the largest request body Sanic reads (413 above it,
+    # before reading), new conversations per client address and messages per conversation per minute (0: off),
+    # and how many conversations the in-memory tracker store keeps (the least recently active go first).
+    chat_max_body_bytes: int = 64 * 1024
+    chat_new_conversations_per_minute: int = 20
+    chat_messages_per_conversation_per_minute: int = 30
+    tracker_max_conversations: int = 10_000
+    trusted_proxies: Tuple[str, ...] = ()
 
     @property
     def chat_server_url(self) -> str:
@@ -171,5 +196,11 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         sms_allow_unsigned=_env_bool("SMS_ALLOW_UNSIGNED", False),
         store_wait_s=_env_float("STORE_WAIT_S", 2.0),
         spool_max_events=_env_int("SPOOL_MAX_EVENTS", 10_000),
+        inbox_host=_env("INBOX_HOST", "127.0.0.1"),
+        chat_max_body_bytes=_env_int("CHAT_MAX_BODY_BYTES", 64 * 1024),
+        chat_new_conversations_per_minute=_env_int("CHAT_NEW_CONVERSATIONS_PER_MINUTE", 20),
+        chat_messages_per_conversation_per_minute=_env_int("CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE", 30),
+        tracker_max_conversations=_env_int("TRACKER_MAX_CONVERSATIONS", 10_000),
+        trusted_proxies=parse_trusted_proxies(_env("TRUSTED_PROXIES")),
         **_chat_settings(),
     )
