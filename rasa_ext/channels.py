@@ -47,7 +47,7 @@ def cap_request_bodies(blueprint: Blueprint, max_body_bytes: int) -> None:
     setting it before the server starts covers every request."""
 
     @blueprint.listener("before_server_start")
-    async def _cap(app, _loop) -> None:  # type: ignore[no-untyped-def]
+    async def _cap(app, _loop) -> None:
         app.config.REQUEST_MAX_SIZE = min(int(app.config.REQUEST_MAX_SIZE), max_body_bytes)
 
 
@@ -100,7 +100,9 @@ class GuardedRestInput(RestInput):
                 inbound = parse_rest_body(request.body or b"", max_chars=self.max_chars)
             except InvalidRequest as error:
                 return response.json(error_body(error), status=400)
-            limited = self.limiter.check(forwarded_client(request, self.trusted_proxies), inbound.sender, time.monotonic())
+            limited = self.limiter.check(
+                forwarded_client(request, self.trusted_proxies), inbound.sender, time.monotonic()
+            )
             if limited and not assess_risk(inbound.text).is_risk:
                 return response.json(
                     {"error": "rate_limited", "detail": RATE_LIMITED_DETAIL, "retry_after_s": limited.retry_after_s},

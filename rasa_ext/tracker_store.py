@@ -67,7 +67,7 @@ class ExpiringInMemoryTrackerStore(InMemoryTrackerStore):
         self.max_conversations = max_conversations_setting(max_conversations)
         self.clock = clock
         # sender id -> last activity, least recently active first (a save moves its conversation to the end).
-        self.last_seen: "OrderedDict[str, float]" = OrderedDict()
+        self.last_seen: OrderedDict[str, float] = OrderedDict()
 
     def _forget(self, sender_id: str) -> None:
         self.store.pop(sender_id, None)

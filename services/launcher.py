@@ -145,7 +145,8 @@ def plan(settings: Settings, model: Path) -> List[Child]:
 
 def _loopback_for(host: str) -> str:
     """Where the launcher reaches a server bound to `host`: loopback for the wildcard or loopback itself."""
-    return "127.0.0.1" if host in ("", "0.0.0.0", "127.0.0.1", "localhost") else ("[::1]" if host == "::" else host)
+    wildcard = ("", "0.0.0.0", "127.0.0.1", "localhost")  # noqa: S104 - recognising the wildcard, not binding it
+    return "127.0.0.1" if host in wildcard else ("[::1]" if host == "::" else host)
 
 
 def is_healthy(url: str) -> bool:

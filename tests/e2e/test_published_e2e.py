@@ -19,6 +19,8 @@ import pytest
 from tests.e2e.conftest import MODEL
 from tests.e2e.stack import SECRET, Receiver, Stack, free_port
 
+EVERY_ADDRESS = "0.0.0.0"  # noqa: S104 - what publishing looks like: the test checks only the chat gets it
+
 TOKEN = "e2e-rasa-api-token-" + "x" * 24
 CRISIS_TEXT = "i am going to kill myself tonight, i have it all planned"
 
@@ -67,7 +69,7 @@ def published(tmp_path_factory):
         data_dir=data_dir,
         receiver=receiver,
         log_path=logs / "stack.log",
-        extra_env={"HOST": "0.0.0.0", "INBOX_HOST": "", "RASA_AUTH_TOKEN": TOKEN},
+        extra_env={"HOST": EVERY_ADDRESS, "INBOX_HOST": "", "RASA_AUTH_TOKEN": TOKEN},
     )
     running.start()
     yield running
@@ -76,7 +78,7 @@ def published(tmp_path_factory):
 
 
 def test_only_the_chat_listens_beyond_loopback(published):
-    assert listening_addresses(published.rasa_port) == {"0.0.0.0"}
+    assert listening_addresses(published.rasa_port) == {EVERY_ADDRESS}
     assert listening_addresses(published.inbox_port) == {"127.0.0.1"}
     assert listening_addresses(published.action_port) == {"127.0.0.1"}
 

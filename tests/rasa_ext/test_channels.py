@@ -69,7 +69,7 @@ def raw_exchange(port: int, head: bytes, body_chunks=()) -> bytes:
         while True:
             try:
                 data = sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
+            except (TimeoutError, ConnectionResetError):
                 break
             if not data:
                 break

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-
-from collections import OrderedDict
 
 from bot.retention import expired
 from rasa_ext.tracker_store import ExpiringInMemoryTrackerStore, retention_seconds

@@ -5,6 +5,8 @@ import dataclasses
 from bot.settings import load_settings
 from services.launcher import ENDPOINTS, SERVICES_VENV, child_environment, plan
 
+EVERY_ADDRESS = "0.0.0.0"  # noqa: S104 - what publishing looks like: the test checks only the chat gets it
+
 
 def settings(tmp_path, monkeypatch, **env):
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
@@ -38,10 +40,10 @@ def test_rasa_server_adds_the_api_flags_in_process_only_with_a_token(tmp_path):
 
 
 def test_only_the_chat_follows_host_the_staff_app_follows_inbox_host(tmp_path, monkeypatch):
-    s = settings(tmp_path, monkeypatch, HOST="0.0.0.0", INBOX_HOST="")
+    s = settings(tmp_path, monkeypatch, HOST=EVERY_ADDRESS, INBOX_HOST="")
     children = {c.name: c for c in plan(s, tmp_path / "m.tar.gz")}
     rasa = children["rasa"].argv
-    assert rasa[rasa.index("--interface") + 1] == "0.0.0.0"
+    assert rasa[rasa.index("--interface") + 1] == EVERY_ADDRESS
     inbox = children["inbox"].argv
     assert inbox[inbox.index("--host") + 1] == "127.0.0.1"
     assert children["actions"].extra_env == {"SANIC_HOST": "127.0.0.1"}

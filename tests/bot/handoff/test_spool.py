@@ -149,7 +149,9 @@ def test_a_failed_statement_never_carries_the_event_body_in_its_text(tmp_path, s
     outbox = Outbox(sqlite_url)
     engine = sa.create_engine(sqlite_url)
     with engine.begin() as conn:  # the INSERT fails at the statement itself, after its values are bound
-        conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON outbox_events BEGIN INSERT INTO gone VALUES (1); END"))
+        conn.execute(
+            sa.text("CREATE TRIGGER refuse BEFORE INSERT ON outbox_events BEGIN INSERT INTO gone VALUES (1); END")
+        )
     engine.dispose()
     try:
         with pytest.raises(sa.exc.DBAPIError) as info:

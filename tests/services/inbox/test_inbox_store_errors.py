@@ -19,7 +19,9 @@ async def test_a_failing_store_answers_503_json_and_logs_no_event_text(make_sett
     async with running_inbox(make_settings(sqlite_url)) as client:
         engine = sa.create_engine(sqlite_url)
         with engine.begin() as conn:  # every insert now fails in the statement, its values bound
-            conn.execute(sa.text("CREATE TRIGGER refuse BEFORE INSERT ON inbox_events BEGIN INSERT INTO gone VALUES (1); END"))
+            conn.execute(
+                sa.text("CREATE TRIGGER refuse BEFORE INSERT ON inbox_events BEGIN INSERT INTO gone VALUES (1); END")
+            )
         engine.dispose()
         event = alert_event(message=VISITOR_TEXT)
         response = await post_event(client, event)
