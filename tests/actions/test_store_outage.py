@@ -95,3 +95,34 @@ async def test_nothing_kept_at_all_is_said_plainly(dispatcher, domain, monkeypat
     slots = slot_events(await ActionFinishScreening().run(dispatcher, tracker, domain))
     assert "lead_id" not in slots
     assert dispatcher.messages[0]["text"] == runtime.message("handoff_failed")
+
+
+def test_a_process_with_postgres_unreachable_writes_no_visitor_text_to_stderr(tmp_path):
+    """The action server's own stderr (logging at DEBUG), PostgreSQL on a wrong port: type and id only."""
+    import os
+    import subprocess
+    import sys
+
+    from bot.settings import PROJECT_ROOT
+
+    script = (
+        "import logging, time\n"
+        "logging.basicConfig(level=logging.DEBUG)\n"
+        "from actions import runtime\n"
+        "from tests.handoff_fixtures import make_crisis_event\n"
+        f"assert runtime.publish(make_crisis_event(1, message={CRISIS_TEXT!r}))\n"
+        "time.sleep(3)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "DATA_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/test?connect_timeout=2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "OperationalError" in done.stderr  # the failure is reported...
+    assert CRISIS_TEXT not in done.stderr and CRISIS_TEXT not in done.stdout  # ...without what the visitor wrote
+    assert len(list((tmp_path / "var" / "spool").glob("*.json"))) == 1  # and the alert is kept

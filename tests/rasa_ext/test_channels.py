@@ -128,3 +128,11 @@ def test_messages_per_conversation_are_limited(server):
     forwarded = {"X-Forwarded-For": "203.0.113.99"}
     statuses = [post(server, {"sender": "chatty-1", "message": f"hello {n}"}, forwarded)[0] for n in range(6)]
     assert statuses == [200] * 5 + [429]
+
+
+def test_the_rate_limit_answer_is_in_plain_words():
+    from bot.readability import flesch_kincaid_grade
+    from rasa_ext.channels import RATE_LIMITED_DETAIL
+
+    assert flesch_kincaid_grade(RATE_LIMITED_DETAIL) <= 8
+    assert "988" in RATE_LIMITED_DETAIL and "911" in RATE_LIMITED_DETAIL
