@@ -125,7 +125,7 @@ class Settings:
     # and how many conversations the in-memory tracker store keeps (the least recently active go first).
     chat_max_body_bytes: int = 64 * 1024
     chat_new_conversations_per_minute: int = 20
-    chat_messages_per_conversation_per_minute: int = 30
+    chat_messages_per_conversation_per_minute: int = 60
     tracker_max_conversations: int = 10_000
     trusted_proxies: Tuple[str, ...] = ()
 
@@ -199,7 +199,7 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         inbox_host=_env("INBOX_HOST") or "127.0.0.1",
         chat_max_body_bytes=_env_int("CHAT_MAX_BODY_BYTES", 64 * 1024),
         chat_new_conversations_per_minute=_env_int("CHAT_NEW_CONVERSATIONS_PER_MINUTE", 20),
-        chat_messages_per_conversation_per_minute=_env_int("CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE", 30),
+        chat_messages_per_conversation_per_minute=_env_int("CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE", 60),
         tracker_max_conversations=_env_int("TRACKER_MAX_CONVERSATIONS", 10_000),
         trusted_proxies=parse_trusted_proxies(_env("TRUSTED_PROXIES")),
         **_chat_settings(),

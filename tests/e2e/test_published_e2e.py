@@ -5,6 +5,7 @@ arrives once the lock goes, and the visitor's words appear in no log."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import stat
@@ -69,7 +70,14 @@ def published(tmp_path_factory):
         data_dir=data_dir,
         receiver=receiver,
         log_path=logs / "stack.log",
-        extra_env={"HOST": EVERY_ADDRESS, "INBOX_HOST": "", "RASA_AUTH_TOKEN": TOKEN},
+        extra_env={
+            "HOST": EVERY_ADDRESS,
+            "INBOX_HOST": "",
+            "RASA_AUTH_TOKEN": TOKEN,
+            # The shipped limits, which the other e2e stacks turn off.
+            "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "20",
+            "CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE": "60",
+        },
     )
     running.start()
     yield running
@@ -133,3 +141,19 @@ def test_a_locked_store_never_delays_the_crisis_reply_nor_loses_the_alert(publis
     assert published.receiver.wait_for("locked-1", "crisis.alert", timeout_s=60)
     assert published.receiver.events("locked-1", "crisis.alert")[0].event["message"] == CRISIS_TEXT
     assert CRISIS_TEXT not in published.log_path.read_text()
+
+
+def test_a_flood_of_new_conversations_is_limited_and_every_crisis_message_still_gets_988(published):
+    """Run last: it uses up this address's new conversations for a minute."""
+    statuses = []
+    for n in range(25):
+        status, _ = published.post(json.dumps({"sender": f"flood-{n}", "message": "hi"}).encode())
+        statuses.append(status)
+    assert 429 in statuses and statuses.count(200) <= 20
+    status, body = published.post(json.dumps({"sender": "flood-x", "message": "hi"}).encode())
+    assert status == 429 and "988" in body["detail"]
+    for n in range(3):  # a crisis message is never refused, however limited the address is
+        status, replies = published.post(
+            json.dumps({"sender": f"flood-crisis-{n}", "message": "i want to end my life"}).encode()
+        )
+        assert status == 200 and any("988" in (r.get("text") or "") for r in replies)
