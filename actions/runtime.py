@@ -1,4 +1,9 @@
-"""Process-wide singletons the actions share: settings, the clinic profile and the durable outbox."""
+"""Process-wide singletons the actions share: settings, the clinic profile, the durable outbox and its writer.
+
+Actions run on the action server's event loop, and a store call can wait seconds (a locked SQLite file, a
+PostgreSQL server gone): events therefore go through bot.handoff.spool's writer thread, and an action waits for
+the store at most STORE_WAIT_S (not at all while the store is known to be down). A crisis reply never waits.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any, Dict
 from bot.clinic import ClinicProfile, load_clinic_profile
 from bot.handoff.outbox import Outbox
 from bot.privacy import INBOX_NOTE, duration_text, privacy_note_key
+from bot.handoff.spool import QUEUED, EventSpool, StoreWriter
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -29,26 +35,52 @@ def outbox() -> Outbox:
     return Outbox(settings().database_url)
 
 
-def publish(event: Dict[str, Any]) -> bool:
-    """Write an event to the durable outbox; True once it is safely stored (the deliverer sends it on).
+@lru_cache(maxsize=1)
+def store_writer() -> StoreWriter:
+    writer = StoreWriter(outbox, EventSpool(settings().data_dir / "spool", settings().spool_max_events))
+    writer.start()  # also picks up what a previous run left in the spool
+    return writer
+
+
+def reset() -> None:
+    """Stop the writer thread and forget every singleton (tests; a fresh DATA_DIR or DATABASE_URL)."""
+    if store_writer.cache_info().currsize:
+        store_writer().stop()
+    for cached in (store_writer, outbox, clinic, settings):
+        cached.cache_clear()
+
+
+def store_event(event: Dict[str, Any], wait_s: float) -> str:
+    """STORED, QUEUED (durably spooled, written once the store answers) or "failed" (nothing kept)."""
+    try:
+        return store_writer().submit(event, wait_s)
+    except Exception as exc:  # noqa: BLE001 - the visitor hears it was not sent; the log gets no event body
+        logger.error("could not keep event %s (%s): %s", event.get("id"), event.get("type"), type(exc).__name__)
+        return "failed"
+
+
+# A crisis alert's wait: the reply is already in the dispatcher and must not sit behind a slow store.
+CRISIS_STORE_WAIT_S = 0.5
+
+
+def publish(event: Dict[str, Any], wait_s: float = CRISIS_STORE_WAIT_S) -> bool:
+    """Hand an event to the durable spool and outbox; True once it is kept on disk (the deliverer sends it on).
 
     Only the event id and type are logged: event bodies are health information.
     """
-    try:
-        outbox().enqueue(event)
-    except Exception:
-        logger.error("could not store event %s (%s) in the outbox", event.get("id"), event.get("type"), exc_info=True)
-        return False
-    logger.info("stored event %s (%s) for delivery", event.get("id"), event.get("type"))
-    return True
+    return store_event(event, wait_s) != "failed"
 
 
 def publish_or_apologise(dispatcher: Any, event: Dict[str, Any]) -> bool:
-    """Store the event; if that fails, tell the visitor it was not sent (and how to reach the clinic)."""
-    if publish(event):
-        return True
-    dispatcher.utter_message(text=message("handoff_failed"))
-    return False
+    """Store the event, telling the visitor the truth: if it was not kept, that it was not sent (and how to
+    reach the clinic); if it waits for a store that is down, that it may reach the team late."""
+    outcome = store_event(event, settings().store_wait_s)
+    if outcome == "failed":
+        dispatcher.utter_message(text=message("handoff_failed"))
+        return False
+    if outcome == QUEUED:
+        dispatcher.utter_message(text=message("handoff_delayed"))
+    return True
 
 
 def first_name(answers: Dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ MESSAGE_KEYS = (
     "declined",
     "minor",
     "finished_with_lead",
+    "handoff_delayed",
     "finished_no_contact",
     "talk_to_human",
     "stopped",

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from bot.data_dir import prepare_data_dir
 from bot.web_chat import InvalidOrigin, default_chat_server_url, origin_of, parse_origins
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,7 @@ def generated_secret(data_dir: Path, name: str) -> str:
     path = data_dir / name
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -207,6 +208,19 @@ class Settings:
     twilio_api_base: str = "https://api.twilio.com"
     notify_leads: bool = False
     inbox_public_url: str = ""
+    # Event spool (bot/handoff/spool.py): how long an action waits for the store before it answers "saved, may
+    # be late", and how many events may wait for a store that is down before new ones are refused.
+    store_wait_s: float = 2.0
+    spool_max_events: int = 10_000
+    # Publish only the chat: HOST is the chat server's address, the staff web app listens on INBOX_HOST.
+    inbox_host: str = "127.0.0.1"
+    # The chat server's abuse limits (docs/operations.md): the largest request body Sanic reads (413 above it,
+    # before reading), new conversations per client address and messages per conversation per minute (0: off),
+    # and how many conversations the in-memory tracker store keeps (the least recently active go first).
+    chat_max_body_bytes: int = 64 * 1024
+    chat_new_conversations_per_minute: int = 20
+    chat_messages_per_conversation_per_minute: int = 60
+    tracker_max_conversations: int = 10_000
 
     @property
     def chat_server_url(self) -> str:
@@ -239,8 +253,8 @@ def _chat_settings() -> dict:
 def load_settings(env_file: Optional[Path] = None) -> Settings:
     """Read settings; values already in the environment win over `.env`."""
     load_dotenv(env_file or PROJECT_ROOT / ".env", override=False)
-    data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Private (0700, umask 0077) or start-up stops here: it holds health information and secrets.
+    data_dir = prepare_data_dir(Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve())
     handoff_url = _env("HANDOFF_URL")
     handoff_secret = _env("HANDOFF_SECRET")
     if not handoff_secret:
@@ -290,5 +304,12 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         twilio_api_base=_env("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
         notify_leads=_env_bool("NOTIFY_LEADS", False),
         inbox_public_url=_env("INBOX_PUBLIC_URL").rstrip("/"),
+        store_wait_s=_env_float("STORE_WAIT_S", 2.0),
+        spool_max_events=_env_int("SPOOL_MAX_EVENTS", 10_000),
+        inbox_host=_env("INBOX_HOST") or "127.0.0.1",
+        chat_max_body_bytes=_env_int("CHAT_MAX_BODY_BYTES", 64 * 1024),
+        chat_new_conversations_per_minute=_env_int("CHAT_NEW_CONVERSATIONS_PER_MINUTE", 20),
+        chat_messages_per_conversation_per_minute=_env_int("CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE", 60),
+        tracker_max_conversations=_env_int("TRACKER_MAX_CONVERSATIONS", 10_000),
         **_chat_settings(),
     )

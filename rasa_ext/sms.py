@@ -29,6 +29,7 @@ from bot.channels.guard import InvalidRequest, error_body
 from bot.clinic import load_clinic_profile
 from bot.safety.detector import assess_risk
 from bot.settings import Settings, generated_secret, load_settings
+from rasa_ext.channels import cap_request_bodies
 from rasa_ext.sms_opt_out import OptOutStore
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class TwilioSmsInput(InputChannel):
     def __init__(self, settings: Settings, store: Optional[OptOutStore] = None) -> None:
         # Twilio caps a text at 1600 characters: never refuse one that Twilio delivered (it could carry risk).
         self.max_chars = max(settings.max_message_chars, sms.MAX_SMS_CHARS)
+        self.max_body_bytes = settings.chat_max_body_bytes  # the server-wide cap (the REST channel sets it too)
         self.auth_token = settings.twilio_auth_token
         self.public_url = settings.public_url
         self.refusal = sms.refusal(
@@ -124,6 +126,7 @@ class TwilioSmsInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint("twilio_sms_webhook", __name__)
+        cap_request_bodies(webhook, self.max_body_bytes)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -36,7 +36,8 @@ class OptOutState:
 
 def _create_engine(database_url: str) -> sa.engine.Engine:
     url = sa.engine.make_url(database_url)
-    kwargs: dict = {"future": True} if sa.__version__.startswith("1.") else {}
+    # hide_parameters: a failed statement's exception text never carries a phone number's key into a log.
+    kwargs: dict = {"hide_parameters": True, **({"future": True} if sa.__version__.startswith("1.") else {})}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

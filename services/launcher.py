@@ -87,6 +87,7 @@ def child_environment(settings: Settings, base: Optional[Dict[str, str]] = None)
             "RASA_PORT": str(settings.rasa_port),
             "INBOX_PORT": str(settings.inbox_port),
             "DATA_DIR": str(settings.data_dir),
+            "TRACKER_MAX_CONVERSATIONS": str(settings.tracker_max_conversations),
             "TRANSCRIPT_RETENTION_MINUTES": f"{settings.transcript_retention_minutes:g}",
             "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
             "PYTHONUNBUFFERED": "1",  # log lines reach the console when they happen, not at exit
@@ -100,8 +101,8 @@ def plan(settings: Settings, model: Path) -> List[Child]:
     rasa_python = [str(RASA_VENV / "bin" / "python"), "-m", "services.quiet"]
     rasa_argv = [
         *rasa_python,
-        "rasa",
-        "run",
+        # Rasa's `run`, with its API token (if any) read from the environment: never on a command line.
+        "services.rasa_server",
         "--model",
         str(model),
         "--interface",
@@ -117,27 +118,35 @@ def plan(settings: Settings, model: Path) -> List[Child]:
         "--cors",
         *cors_origins(settings.inbox_port, settings.chat_allowed_origins),
     ]
-    if settings.rasa_auth_token:
-        # Rasa's HTTP API (tracker, events...) stays off unless a token protects it.
-        rasa_argv += ["--enable-api", "--auth-token", settings.rasa_auth_token]
+    # Rasa's HTTP API (tracker, events...) stays off unless a token protects it; services/rasa_server.py reads it
+    # from RASA_AUTH_TOKEN in its environment (a command line is readable by every local user).
+    rasa_env = {"RASA_AUTH_TOKEN": settings.rasa_auth_token}
     services_python = str(SERVICES_VENV / "bin" / "python")
     return [
         Child(
             "actions",
-            [*rasa_python, "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
+            # rasa_sdk, after starting the event spool's writer (it drains what a previous run left).
+            [*rasa_python, "services.action_server", "--actions", "actions", "--port", str(settings.action_port)],
             f"http://127.0.0.1:{settings.action_port}/health",
             # rasa_sdk binds 0.0.0.0 unless told otherwise; only Rasa on this host talks to it.
             extra_env={"SANIC_HOST": "127.0.0.1"},
         ),
         Child(
             "inbox",
-            [services_python, "-m", "services.inbox"],
-            f"http://127.0.0.1:{settings.inbox_port}/health",
+            # The staff web app listens on INBOX_HOST (loopback by default), never on HOST with the chat.
+            [services_python, "-m", "services.inbox", "--host", settings.inbox_host],
+            f"http://{_loopback_for(settings.inbox_host)}:{settings.inbox_port}/health",
             crash_loop_stops_stack=False,
         ),
         Child("deliverer", [services_python, "-m", "services.deliverer"], crash_loop_stops_stack=False),
-        Child("rasa", rasa_argv, f"http://127.0.0.1:{settings.rasa_port}/"),
+        Child("rasa", rasa_argv, f"http://{_loopback_for(settings.host)}:{settings.rasa_port}/", extra_env=rasa_env),
     ]
+
+
+def _loopback_for(host: str) -> str:
+    """Where the launcher reaches a server bound to `host`: loopback for the wildcard or loopback itself."""
+    wildcard = ("", "0.0.0.0", "127.0.0.1", "localhost")  # noqa: S104 - recognising the wildcard, not binding it
+    return "127.0.0.1" if host in wildcard else ("[::1]" if host == "::" else host)
 
 
 def is_healthy(url: str) -> bool:
@@ -294,8 +303,8 @@ def ready_banner(settings: Settings) -> str:
     return (
         "[launcher] ready:\n"
         f"  chat (REST)  POST http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook\n"
-        f"  web chat     http://127.0.0.1:{settings.inbox_port}/chat (demo page of the widget)\n"
-        f"  staff inbox  http://127.0.0.1:{settings.inbox_port}/\n"
+        f"  web chat     http://{settings.inbox_host}:{settings.inbox_port}/chat (demo page of the widget)\n"
+        f"  staff inbox  http://{settings.inbox_host}:{settings.inbox_port}/\n"
         f"  actions      http://127.0.0.1:{settings.action_port}/health\n"
         f"  deliverer    to {'HANDOFF_URL' if settings.handoff_url else 'the staff inbox'}\n"
         "  Ctrl-C stops everything."

@@ -84,10 +84,12 @@ def _short_error(error: str) -> str:
 
 def _create_engine(database_url: str) -> sa.engine.Engine:
     url = sa.engine.make_url(database_url)
-    kwargs: dict = {"future": True} if _IS_SQLALCHEMY_14 else {}
+    # hide_parameters: a failed statement's exception text would otherwise carry the bound values, i.e. the
+    # event body (visitor message, name, phone), into whatever logs it.
+    kwargs: dict = {"hide_parameters": True, **({"future": True} if _IS_SQLALCHEMY_14 else {})}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         engine = sa.create_engine(url, **kwargs)
         _configure_sqlite(engine)

@@ -15,7 +15,7 @@ from services.inbox.app import PathOnlyAccessLogger, create_app
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m services.inbox", description="Haven staff inbox")
-    parser.add_argument("--host", help="address to listen on (default: HOST setting, 127.0.0.1)")
+    parser.add_argument("--host", help="address to listen on (default: INBOX_HOST setting, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: INBOX_PORT setting, 8000)")
     # Accepted for scripts written when the inbox ran the deliverer itself; it never does now.
     parser.add_argument(
@@ -31,7 +31,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     app = create_app(settings)
-    host = args.host or settings.host or "127.0.0.1"
+    host = args.host or settings.inbox_host or "127.0.0.1"  # never HOST: that publishes the chat only
     port = args.port or settings.inbox_port
     logging.getLogger("services.inbox").info("inbox listening on http://%s:%s", host, port)
     # run_app turns SIGINT and SIGTERM into a graceful shutdown that runs the cleanup contexts.

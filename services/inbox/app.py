@@ -513,7 +513,11 @@ async def receive_event(request: web.Request) -> web.StreamResponse:
         envelope = validate_event(event, request.headers.get(IDEMPOTENCY_HEADER))
     except InvalidEvent as exc:
         return _json_error(400, str(exc))
-    stored = await _in_thread(state.store.add_event, envelope.id, envelope.type, envelope.created_at, event)
+    try:
+        stored = await _in_thread(state.store.add_event, envelope.id, envelope.type, envelope.created_at, event)
+    except Exception as exc:  # noqa: BLE001 - a store error's text can quote the event body: type and id only
+        logger.error("could not store event %s (%s): %s", envelope.id, envelope.type, type(exc).__name__)
+        return _json_error(503, "store unavailable, retry later")
     if not stored:
         return web.json_response({"status": "duplicate"}, status=200)
     logger.info("stored %s event", envelope.type)

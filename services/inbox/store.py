@@ -109,9 +109,10 @@ def make_engine(database_url: str) -> sa.engine.Engine:
         # (the outbox in the action server shares the file) instead of failing at once.
         connect_args = {"check_same_thread": False, "timeout": 15}
         if database_url in ("sqlite://", "sqlite:///:memory:"):
-            return sa.create_engine(database_url, connect_args=connect_args, poolclass=StaticPool)
-        return sa.create_engine(database_url, connect_args=connect_args)
-    return sa.create_engine(database_url, pool_pre_ping=True)
+            return sa.create_engine(database_url, connect_args=connect_args, poolclass=StaticPool, hide_parameters=True)
+        return sa.create_engine(database_url, connect_args=connect_args, hide_parameters=True)
+    # hide_parameters: a failed write's exception text never carries an event body (health information).
+    return sa.create_engine(database_url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _to_event(row: Any) -> StoredEvent:

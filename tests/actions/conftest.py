@@ -19,11 +19,9 @@ def isolated_outbox(tmp_path, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("HANDOFF_URL", raising=False)
-    for cached in (runtime.settings, runtime.clinic, runtime.outbox):
-        cached.cache_clear()
+    runtime.reset()
     yield
-    for cached in (runtime.settings, runtime.clinic, runtime.outbox):
-        cached.cache_clear()
+    runtime.reset()
 
 
 @pytest.fixture(scope="session")

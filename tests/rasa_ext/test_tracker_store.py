@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
@@ -47,3 +49,49 @@ def test_retention_may_come_as_a_string_from_endpoints_yml(configured, seconds):
 def test_a_retention_that_is_not_a_number_stops_start_up():
     with pytest.raises(ValueError, match="retention_minutes must be a number"):
         ExpiringInMemoryTrackerStore(Domain.empty(), retention_minutes="a day")
+
+
+class CountingOrder(OrderedDict):
+    """Counts how many entries the expiry scan reads."""
+
+    reads = 0
+
+    def items(self):  # type: ignore[override]
+        for item in super().items():
+            CountingOrder.reads += 1
+            yield item
+
+
+@pytest.mark.asyncio
+async def test_the_store_keeps_at_most_max_conversations_dropping_the_least_recently_active():
+    now = [0.0]
+    store = ExpiringInMemoryTrackerStore(Domain.empty(), clock=lambda: now[0], max_conversations=3)
+    for sender in ("a", "b", "c"):
+        await store.save(DialogueStateTracker(sender, []))
+        now[0] += 1
+    await store.save(DialogueStateTracker("a", []))  # a is active again: b is now the oldest
+    await store.save(DialogueStateTracker("d", []))
+    assert sorted(await store.keys()) == ["a", "c", "d"]
+    assert len(store.store) == 3
+
+
+@pytest.mark.asyncio
+async def test_the_expiry_scan_reads_only_the_oldest_entries_not_every_key():
+    now = [0.0]
+    store = ExpiringInMemoryTrackerStore(Domain.empty(), retention_minutes=1, clock=lambda: now[0])
+    store.last_seen = CountingOrder()
+    for n in range(2000):
+        await store.save(DialogueStateTracker(f"s{n}", []))
+    CountingOrder.reads = 0
+    await store.save(DialogueStateTracker("one-more", []))
+    assert CountingOrder.reads <= 1  # the oldest is still fresh: the scan stops there
+    now[0] += 120  # everything is idle now: the next message drops them all, once
+    await store.save(DialogueStateTracker("late", []))
+    assert list(await store.keys()) == ["late"]
+
+
+def test_max_conversations_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TRACKER_MAX_CONVERSATIONS", "25")
+    assert ExpiringInMemoryTrackerStore(Domain.empty()).max_conversations == 25
+    monkeypatch.delenv("TRACKER_MAX_CONVERSATIONS")
+    assert ExpiringInMemoryTrackerStore(Domain.empty()).max_conversations == 10_000

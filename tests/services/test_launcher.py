@@ -5,6 +5,8 @@ import dataclasses
 from bot.settings import load_settings
 from services.launcher import ENDPOINTS, SERVICES_VENV, child_environment, plan
 
+EVERY_ADDRESS = "0.0.0.0"  # noqa: S104 - what publishing looks like: the test checks only the chat gets it
+
 
 def settings(tmp_path, monkeypatch, **env):
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
@@ -20,7 +22,32 @@ def test_rasa_http_api_stays_off_without_a_token(tmp_path, monkeypatch):
     assert "--enable-api" not in rasa.argv
     s = dataclasses.replace(s, rasa_auth_token="t0ken")
     rasa = next(c for c in plan(s, tmp_path / "m.tar.gz") if c.name == "rasa")
-    assert rasa.argv[rasa.argv.index("--auth-token") + 1] == "t0ken"
+    # The token reaches Rasa through its environment (services/rasa_server.py), never its command line.
+    assert not any("t0ken" in argument for argument in rasa.argv) and "--auth-token" not in rasa.argv
+    assert rasa.extra_env == {"RASA_AUTH_TOKEN": "t0ken"}
+    assert "services.rasa_server" in rasa.argv
+
+
+def test_rasa_server_adds_the_api_flags_in_process_only_with_a_token(tmp_path):
+    from services.rasa_server import auth_token, rasa_arguments
+
+    assert rasa_arguments(["--port", "1", "--enable-api", "--auth-token", "x"], "") == ["run", "--port", "1"]
+    assert rasa_arguments(["--port", "1"], "s3cret")[-3:] == ["--enable-api", "--auth-token", "s3cret"]
+    token_file = tmp_path / "token"
+    token_file.write_text("from-a-file\n")
+    assert auth_token({"RASA_AUTH_TOKEN_FILE": str(token_file)}) == "from-a-file"
+    assert auth_token({"RASA_AUTH_TOKEN": "env", "RASA_AUTH_TOKEN_FILE": str(token_file)}) == "env"
+
+
+def test_only_the_chat_follows_host_the_staff_app_follows_inbox_host(tmp_path, monkeypatch):
+    s = settings(tmp_path, monkeypatch, HOST=EVERY_ADDRESS, INBOX_HOST="")
+    children = {c.name: c for c in plan(s, tmp_path / "m.tar.gz")}
+    rasa = children["rasa"].argv
+    assert rasa[rasa.index("--interface") + 1] == EVERY_ADDRESS
+    inbox = children["inbox"].argv
+    assert inbox[inbox.index("--host") + 1] == "127.0.0.1"
+    assert children["actions"].extra_env == {"SANIC_HOST": "127.0.0.1"}
+    assert "--host" not in children["deliverer"].argv
 
 
 def test_ports_come_from_the_environment(tmp_path, monkeypatch):
@@ -53,13 +80,13 @@ def test_the_deliverer_is_its_own_child_ready_by_liveness(tmp_path, monkeypatch)
     deliverer = children["deliverer"]
     assert deliverer.argv == [str(SERVICES_VENV / "bin" / "python"), "-m", "services.deliverer"]
     assert deliverer.health_url is None
-    assert children["inbox"].argv[-2:] == ["-m", "services.inbox"]
+    assert children["inbox"].argv[1:3] == ["-m", "services.inbox"]
 
 
 def test_rasa_and_the_action_server_run_quietly_and_a_developer_can_turn_the_noise_back_on(tmp_path, monkeypatch):
     s = settings(tmp_path, monkeypatch)
     children = {c.name: c for c in plan(s, tmp_path / "m.tar.gz")}
-    for name, module in (("rasa", "rasa"), ("actions", "rasa_sdk")):
+    for name, module in (("rasa", "services.rasa_server"), ("actions", "services.action_server")):
         assert children[name].argv[1:4] == ["-m", "services.quiet", module]
     assert child_environment(s, base={})["TF_CPP_MIN_LOG_LEVEL"] == "2"
     assert child_environment(s, base={"TF_CPP_MIN_LOG_LEVEL": "0"})["TF_CPP_MIN_LOG_LEVEL"] == "0"
