@@ -13,8 +13,8 @@ from typing import Any, Dict
 
 from bot.clinic import ClinicProfile, load_clinic_profile
 from bot.handoff.outbox import Outbox
-from bot.privacy import INBOX_NOTE, duration_text, privacy_note_key
 from bot.handoff.spool import QUEUED, EventSpool, StoreWriter
+from bot.privacy import INBOX_NOTE, duration_text, privacy_note_key
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
