@@ -135,9 +135,9 @@ def test_clinic_question_mid_screening_is_answered_then_the_same_question_asked_
 def test_a_typed_number_or_vague_word_is_asked_about_never_scored(stack, reply):
     visitor = Visitor(stack.say, {"consent": "Yes", "concern": "Depression", "age": "40"})
     visitor.send("hi")
-    for text in ("Yes", "Depression"):
+    for text in ("Yes", "40"):
         visitor.send(text)
-    messages = visitor.send("40")
+    messages = visitor.send("Depression")
     assert asked(messages) == "gad7_1"
     assert messages[-1]["text"].startswith("Over the last 2 weeks, how often have you been bothered by feeling")
     messages = visitor.send(reply)
