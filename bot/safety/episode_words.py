@@ -34,6 +34,7 @@ class EpisodeWords:
     item9_clear_no: Tuple[str, ...]
     resume: Tuple[str, ...]
     stop: Tuple[str, ...]
+    check_clear_no: Tuple[str, ...] = ()
 
 
 def _phrases(value: Any, where: str) -> Tuple[str, ...]:
@@ -56,6 +57,11 @@ def parse_episode_words(data: Mapping[str, Any]) -> EpisodeWords:
         item9_clear_no=_phrases(data.get("item9_clear_no"), "item9_clear_no"),
         resume=_phrases(data.get("resume_words"), "resume_words"),
         stop=_phrases(data.get("stop_words"), "stop_words"),
+        check_clear_no=tuple(
+            phrase
+            for language in LANGUAGES
+            for phrase in _phrases((data.get("check_clear_no") or {}).get(language), f"check_clear_no.{language}")
+        ),
     )
 
 
@@ -91,11 +97,21 @@ def says_misunderstanding(text: str, words: EpisodeWords | None = None) -> bool:
     return any(_contains(norm, phrase) for phrase in words.misunderstanding)
 
 
+def _whole_reply(text: str) -> str:
+    return " ".join(normalize(text).replace(" . ", " ").split()).strip(" .")
+
+
 def is_clear_not_at_all(text: str, words: EpisodeWords | None = None) -> bool:
     """At PHQ-9 item 9: the whole reply is a clear "Not at all" (anything else counts as positive)."""
     words = words or episode_words()
-    norm = " ".join(normalize(text).replace(" . ", " ").split()).strip(" .")
-    return norm in words.item9_clear_no
+    return _whole_reply(text) in words.item9_clear_no
+
+
+def is_clear_check_no(text: str, words: EpisodeWords | None = None) -> bool:
+    """At the check question: the whole reply is a clear No ("no", "nope", "no, just anxious"). "no one cares"
+    or "no, not really" are not: anything but a clear No escalates."""
+    words = words or episode_words()
+    return _whole_reply(text) in words.check_clear_no
 
 
 def asks_to_resume(text: str, words: EpisodeWords | None = None) -> bool:
