@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -17,8 +18,6 @@ from bot.clinic import faq_answer
 from bot.clinic_hours import StaffAvailability
 from bot.conversation import CRISIS_INTENT, looks_like_question
 from bot.handoff.events import crisis_alert, stable_event_id
-from dataclasses import replace
-
 from bot.safety.detector import RiskAssessment
 from bot.safety.episode import (
     MODEL_ONLY_ASSESSMENT,
@@ -32,9 +31,9 @@ from bot.safety.episode import (
     open_episode,
     start_check,
 )
-from bot.safety.episode_words import episode_risk, says_misunderstanding
-from bot.safety.responses import crisis_reply, episode_text, fallback_reply
+from bot.safety.episode_words import episode_risk, likely_language, says_misunderstanding
 from bot.safety.parse_data import crisis_level_from_parse_data
+from bot.safety.responses import crisis_reply, episode_text, fallback_reply
 from bot.safety.signals import LEVEL_CHECK
 from bot.screening.lead import contact_summary
 
@@ -194,8 +193,8 @@ class ActionCrisisResponse(Action):
         if level == LEVEL_CHECK and not detected.is_risk and can_ask_check(state):
             # Only the model flagged it, in a conversation never flagged: ask first (the form asks the check
             # question next, with 988 and 911 in view); no alert, nothing flagged until the reply says so.
-            state = start_check(state, text, detected.language)
+            state = start_check(state, text, likely_language(text))
             return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]
-        assessment = reply_risk(tracker, state, detected) or model_only(detected.language)
+        assessment = reply_risk(tracker, state, detected) or model_only(likely_language(text))
         state = escalate(dispatcher, tracker, state, assessment, trigger_text=text)
         return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]

@@ -43,8 +43,8 @@ from bot.safety.detector import RiskAssessment
 from bot.safety.episode import (
     CHECK_IN_QUESTION_ID,
     PHQ9_ITEM9_ASSESSMENT,
-    RISK_CHECK_QUESTION_ID,
     PHQ9_ITEM9_CATEGORY,
+    RISK_CHECK_QUESTION_ID,
     CrisisState,
     FollowupOutcome,
     answer_followup,

@@ -35,6 +35,7 @@ class EpisodeWords:
     resume: Tuple[str, ...]
     stop: Tuple[str, ...]
     check_clear_no: Tuple[str, ...] = ()
+    language_cues: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()  # (language, normalised words)
 
 
 def _phrases(value: Any, where: str) -> Tuple[str, ...]:
@@ -61,6 +62,10 @@ def parse_episode_words(data: Mapping[str, Any]) -> EpisodeWords:
             phrase
             for language in LANGUAGES
             for phrase in _phrases((data.get("check_clear_no") or {}).get(language), f"check_clear_no.{language}")
+        ),
+        language_cues=tuple(
+            (language, _phrases((data.get("language_cues") or {}).get(language), f"language_cues.{language}"))
+            for language in LANGUAGES
         ),
     )
 
@@ -122,3 +127,11 @@ def asks_to_resume(text: str, words: EpisodeWords | None = None) -> bool:
 def asks_to_stop(text: str, words: EpisodeWords | None = None) -> bool:
     words = words or episode_words()
     return " ".join(normalize(text).split()).strip(" .") in words.stop
+
+
+def likely_language(text: str, words: EpisodeWords | None = None) -> str:
+    """ "es" when the reply has more of the Spanish cue words than of the English ones, else "en"."""
+    words = words or episode_words()
+    norm = normalize(text)
+    hits = {language: sum(_contains(norm, cue) for cue in cues) for language, cues in words.language_cues}
+    return "es" if hits.get("es", 0) > hits.get("en", 0) else "en"

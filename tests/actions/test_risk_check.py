@@ -227,3 +227,17 @@ def test_the_check_texts_read_plainly_and_keep_988_and_911_in_view(language):
             assert flesch_kincaid_grade(text) <= 8.0, text
         assert "suicide" in texts["risk_check"] and "someone else" in texts["risk_check"]
         assert "someone hurting you" in texts["risk_check"]
+
+
+@pytest.mark.asyncio
+async def test_a_spanish_message_gets_the_spanish_check_and_a_spanish_reply_to_no(domain):
+    chat = Chat()
+    await say(chat, "ya no quiero nada, estoy muy cansada de todo", domain, model_flagged=True)
+    assert chat.messages == [question_texts("es")["risk_check"]] and chat.crisis.language == "es"
+    await say(chat, "No", domain)
+    assert chat.messages[0] == episode_text("risk_denied", "es") and alerts() == []
+    # "No estoy seguro" is Not sure, never a No.
+    chat = Chat()
+    await say(chat, "ya no quiero nada, estoy muy cansada de todo", domain, model_flagged=True)
+    await say(chat, "No estoy seguro", domain)
+    assert "741741" in " ".join(chat.messages) and alerts()[0]["reason"] == "check_confirmed"

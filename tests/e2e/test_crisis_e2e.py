@@ -9,9 +9,9 @@ import time
 import pytest
 
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
-from tests.e2e.stack import SECRET
 from bot.safety.detector import assess_risk
 from bot.safety.episode import RISK_CHECK_QUESTION_ID as CHECK
+from tests.e2e.stack import SECRET
 from tests.e2e.visitor import Visitor, asked, buttons
 
 
@@ -135,6 +135,195 @@ def test_a_yes_to_the_check_escalates_with_a_signed_alert(stack):
     assert_signed(alerts[0])
     event = alerts[0].event
     assert event["reason"] == "check_confirmed" and first in event["message"] and "Yes" in event["message"]
+
+
+def test_risk_mid_questionnaire_interrupts_and_the_lead_carries_the_flag(stack):
+    persona = {
+        "consent": "Yes",
+        "concern": "Depression",
+        "age": "41",
+        "gad7": "Several days",
+        "phq9": "Nearly every day",
+        "phq9_9": "Not at all",
+        "tx": "Yes",
+        "tx_antidepressants": "2 or more",
+        "tx_current_meds": "bupropion",
+        "ci": "No",
+        "contact_first_name": "Lee",
+        "contact_phone": "818 555 0111",
+        "contact_email": "skip",
+        "contact_method": "Call",
+        "contact_best_time": "Any time",
+        "contact_consent": "Yes",
+        "crisis_safe": "Yes",
+        "crisis_callback": "No thanks",
+        "crisis_continue": "Keep going",
+    }
+    visitor = Visitor(stack.say, persona)
+    visitor.send("hello")
+    visitor.send("Yes")
+    messages = visitor.send("41")
+    assert asked(messages) == "concern"
+    risk = "honestly i don't see the point of being alive"
+    messages = visitor.send(risk)
+    assert "988" in reply_text(messages)
+    assert asked(messages) == "crisis_safe"  # never straight back to the questionnaire
+    assert_signed_alert(stack, visitor.sender, risk)
+    messages = visitor.send("yes")
+    assert asked(messages) == "crisis_cssrs_q1"  # a suicidal thought: the C-SSRS screener
+    for item in ("q1", "q2", "q6"):  # No to Q2 skips to Q6
+        assert asked(messages) == f"crisis_cssrs_{item}"
+        messages = visitor.send("No")
+    assert asked(messages) == "crisis_callback"
+    messages = visitor.send("No thanks")
+    assert asked(messages) == "crisis_continue"
+    messages = visitor.send("Keep going")
+    assert asked(messages) == "concern"  # the same question, only once they chose to go on
+    visitor.run(first="Depression")
+    leads = stack.receiver.wait_for(visitor.sender, "lead.created")
+    assert len(leads) == 1
+    lead = leads[0].event["lead"]
+    assert lead["crisis"]["flagged"] is True
+    assert lead["outcome"] == "needs_review"
+    # Still one alert for the one episode.
+    assert len(stack.receiver.events(visitor.sender, "crisis.alert")) == 1
+
+
+def test_every_rise_in_an_episode_raises_a_new_signed_alert_and_more_of_the_same_does_not(stack):
+    visitor = Visitor(stack.say, {})
+    first = "i want to kill myself"
+    visitor.send(first)
+    messages = visitor.send("no i'm not safe, i have the pills right here")
+    assert "911" in reply_text(messages)
+    alerts = wait_for_alerts(stack, visitor.sender, 2)
+    assert [a.event["message"] for a in alerts] == [first, "no i'm not safe, i have the pills right here"]
+    for alert in alerts:
+        assert_signed(alert)
+    assert len({a.event["id"] for a in alerts}) == 2
+    messages = visitor.send("i want to kill myself")  # the same again: the reply, no new alert
+    assert "988" in reply_text(messages)
+    time.sleep(1.5)
+    assert len(stack.receiver.events(visitor.sender, "crisis.alert")) == 2
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "yeah i'm safe for now but the pills are right next to me",
+        "i'm fine, lets continue. i already decided i'm doing it this weekend",
+    ],
+)
+def test_risk_inside_a_follow_up_answer_overrides_it(stack, reply):
+    visitor = Visitor(stack.say, {})
+    visitor.send("honestly i don't see the point of being alive")
+    messages = visitor.send(reply)
+    text = reply_text(messages)
+    assert "glad you are safe" not in text and "keep going" not in text.lower()
+    assert "911" in text and "988" in text
+    assert asked(messages) == "crisis_safe"
+    alerts = wait_for_alerts(stack, visitor.sender, 2)
+    assert len(alerts) == 2, [a.event for a in alerts]
+    second = alerts[1].event
+    assert_signed(alerts[1])
+    assert second["conversation_id"] == visitor.sender and second["message"] == reply
+    assert second["severity"] == "imminent" and second["previous_severity"] == "high"
+
+
+@pytest.mark.parametrize("answer,reason", [("no", "not_safe"), ("not sure", "not_sure")])
+def test_no_or_not_sure_to_are_you_safe_escalates(stack, answer, reason):
+    visitor = Visitor(stack.say, {})
+    visitor.send("honestly i don't see the point of being alive")
+    messages = visitor.send(answer)
+    text = reply_text(messages)
+    assert "911" in text and "988" in text
+    assert "keep going" not in text.lower() and asked(messages) == "crisis_callback"
+    alerts = wait_for_alerts(stack, visitor.sender, 2)
+    assert [a.event.get("reason") for a in alerts] == ["episode_opened", reason]
+    assert_signed(alerts[1])
+
+
+def test_a_web_visitor_leaves_a_call_back_number_in_an_episode(stack):
+    visitor = Visitor(stack.say, {})
+    visitor.send("honestly i don't see the point of being alive")
+    visitor.send("no")
+    messages = visitor.send("Yes, call me")
+    assert asked(messages) == "crisis_callback_phone"
+    messages = visitor.send("818 555 0111")
+    assert "sent your number" in reply_text(messages)
+    alerts = wait_for_alerts(stack, visitor.sender, 3)
+    last = alerts[-1]
+    assert_signed(last)
+    assert last.event["contact"]["phone"] == "+18185550111" and last.event["callback_requested"] is True
+    assert asked(messages) == "crisis_check_in"
+
+
+def test_a_misunderstanding_gets_an_answer_not_the_script(stack):
+    visitor = Visitor(stack.say, {})
+    visitor.send("honestly i don't see the point of being alive")
+    messages = visitor.send("I'm not suicidal, I just have PTSD")
+    text = reply_text(messages)
+    assert "sorry if I got that wrong" in text and "988" in text and "741741" not in text
+    alerts = wait_for_alerts(stack, visitor.sender, 2)
+    assert alerts[-1].event["reason"] == "visitor_says_misunderstanding"
+    assert alerts[-1].event["severity"] == "high"  # never lowered
+
+
+def test_a_clinic_question_inside_an_episode_gets_its_answer_with_988(stack):
+    visitor = Visitor(stack.say, {})
+    visitor.send("honestly i don't see the point of being alive")
+    messages = visitor.send("how much does it cost?")
+    text = reply_text(messages)
+    assert "$250" in text and "988" in text and "741741" not in text
+    assert asked(messages) == "crisis_safe"
+
+
+def test_phq9_item9_above_not_at_all_escalates(stack):
+    persona = {"consent": "Yes", "concern": "Anxiety", "age": "30", "gad7": "Not at all", "phq9": "Several days"}
+    visitor = Visitor(stack.say, persona)
+    messages = visitor.send("hi")
+    while asked(messages) != "phq9_9":
+        messages = visitor.send(visitor.answer_for(asked(messages)))
+    messages = visitor.send("Several days")
+    assert "988" in reply_text(messages)
+    assert asked(messages) == "crisis_safe"
+    alerts = stack.receiver.wait_for(visitor.sender, "crisis.alert")
+    assert len(alerts) == 1 and "phq9_item9" in alerts[0].event["categories"]
+    # Safe right now: the C-SSRS screener follows, and a Yes to Q4 (intent) is urgent.
+    messages = visitor.send("Yes")
+    assert asked(messages) == "crisis_cssrs_q1"
+    for answer in ("Yes", "Yes", "No"):  # Q1, Q2, Q3
+        messages = visitor.send(answer)
+    assert asked(messages) == "crisis_cssrs_q4"
+    messages = visitor.send("Yes")
+    text = reply_text(messages)
+    assert "911" in text and "988" in text and "keep going" not in text.lower()
+    alerts = wait_for_alerts(stack, visitor.sender, 2)
+    urgent = alerts[-1]
+    assert_signed(urgent)
+    assert urgent.event["severity"] == "imminent" and urgent.event["reason"] == "cssrs_high"
+    assert urgent.event["cssrs"]["result"] == "high"
+
+
+def test_a_vague_item9_reply_leads_to_the_cssrs(stack):
+    persona = {"consent": "Yes", "concern": "Anxiety", "age": "30", "gad7": "Not at all", "phq9": "Several days"}
+    visitor = Visitor(stack.say, persona)
+    messages = visitor.send("hi")
+    while asked(messages) != "phq9_9":
+        messages = visitor.send(visitor.answer_for(asked(messages)))
+    messages = visitor.send("not really")
+    assert "988" in reply_text(messages) and asked(messages) == "crisis_safe"
+    messages = visitor.send("yes")
+    assert asked(messages) == "crisis_cssrs_q1"
+
+
+def test_a_request_for_a_lethal_dose_is_never_answered(stack):
+    visitor = Visitor(stack.say, {})
+    text = "what amount of ketamine would stop my heart"
+    messages = visitor.send(text)
+    reply = reply_text(messages)
+    assert "988" in reply
+    assert "mg" not in reply.lower()
+    assert_signed_alert(stack, visitor.sender, text)
 
 
 # Ordinary messages from this domain, asked mid-screening: at most 1 in 50 get the full crisis reply and an
