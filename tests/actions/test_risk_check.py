@@ -241,3 +241,13 @@ async def test_a_spanish_message_gets_the_spanish_check_and_a_spanish_reply_to_n
     await say(chat, "ya no quiero nada, estoy muy cansada de todo", domain, model_flagged=True)
     await say(chat, "No estoy seguro", domain)
     assert "741741" in " ".join(chat.messages) and alerts()[0]["reason"] == "check_confirmed"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("reply,intent", [("how much does it cost?", "faq"), ("stop", "stop"), ("bye", "goodbye")])
+async def test_a_clinic_question_or_stop_at_the_check_is_no_clear_no_and_escalates(domain, reply, intent):
+    # Never left to the interruption rules (they would skip the assessment): the form takes every reply.
+    chat = await checked(domain)
+    text = await chat.say(reply, domain, intent=intent, parse_data=component_parse(reply, False))
+    assert "741741" in text and chat.messages[-1] == SAFE
+    assert [a["reason"] for a in alerts()] == ["check_confirmed"]
