@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -24,11 +25,16 @@ from bot.safety.episode import (
     FollowupOutcome,
     alert_reason,
     alert_sent,
+    can_ask_check,
+    check_alert_message,
     misunderstanding,
     open_episode,
+    start_check,
 )
-from bot.safety.episode_words import episode_risk, says_misunderstanding
+from bot.safety.episode_words import episode_risk, likely_language, says_misunderstanding
+from bot.safety.parse_data import crisis_level_from_parse_data
 from bot.safety.responses import crisis_reply, episode_text, fallback_reply
+from bot.safety.signals import LEVEL_CHECK
 from bot.screening.lead import contact_summary
 
 logger = logging.getLogger(__name__)
@@ -55,19 +61,24 @@ def contact_for_alert(tracker: Tracker, state: Optional[CrisisState] = None) -> 
     return contact
 
 
+def model_only(language: str) -> RiskAssessment:
+    """Only the trained model flagged it: category "unspecified", in the visitor's language."""
+    return replace(MODEL_ONLY_ASSESSMENT, language=language if language in ("en", "es") else "en")
+
+
 def reply_risk(tracker: Tracker, state: CrisisState, detected: RiskAssessment) -> Optional[RiskAssessment]:
     """The risk a message carries, or None. Every message is assessed: the detector (`detected`, from the NLU
-    component), inside an episode also the episode's own words ("the pills are right next to me"), and the
-    trained model's flag (the component set the intent to crisis). A missed crisis is the worst failure, so
-    any one of them counts."""
+    component), inside an episode (or in reply to the check question) also the episode's own words ("the pills
+    are right next to me"), and the trained model's flag (the component set the intent to crisis). A missed
+    crisis is the worst failure, so any one of them counts."""
     if detected.is_risk:
         return detected
-    if state.open:
+    if state.open or state.check_pending:
         in_context = episode_risk(latest_text(tracker))
         if in_context is not None:
             return in_context
     intent, _ = latest_intent(tracker)
-    return MODEL_ONLY_ASSESSMENT if intent == CRISIS_INTENT else None
+    return model_only(state.language) if intent == CRISIS_INTENT else None
 
 
 def publish_alert(
@@ -122,6 +133,24 @@ def escalate(
     return new_state
 
 
+def escalate_after_check(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    state: CrisisState,
+    assessment: Optional[RiskAssessment],
+    reply: str,
+) -> CrisisState:
+    """The reply to the check question was risk, a Yes, a Not sure or anything but a clear No: the full crisis
+    reply and a staff alert (`check_confirmed`) carrying both the flagged message and the reply."""
+    return escalate(
+        dispatcher,
+        tracker,
+        state,
+        assessment or model_only(state.language),
+        trigger_text=check_alert_message(state.check_message, reply),
+    )
+
+
 def acknowledge_misunderstanding(
     dispatcher: CollectingDispatcher, tracker: Tracker, state: CrisisState, text: str
 ) -> CrisisState:
@@ -156,6 +185,16 @@ class ActionCrisisResponse(Action):
             answer = faq_answer(topic, runtime.clinic())
             dispatcher.utter_message(text=f"{answer} {episode_text('faq_988', state.language)}")
             return [SlotSet("answer", None)]
-        assessment = reply_risk(tracker, state, detected) or MODEL_ONLY_ASSESSMENT
+        if state.check_pending:
+            # The reply to the check question came here (it was flagged itself): risk first, full escalation.
+            state = escalate_after_check(dispatcher, tracker, state, reply_risk(tracker, state, detected), text)
+            return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]
+        level = crisis_level_from_parse_data(tracker.latest_message)
+        if level == LEVEL_CHECK and not detected.is_risk and can_ask_check(state):
+            # Only the model flagged it, in a conversation never flagged: ask first (the form asks the check
+            # question next, with 988 and 911 in view); no alert, nothing flagged until the reply says so.
+            state = start_check(state, text, likely_language(text))
+            return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]
+        assessment = reply_risk(tracker, state, detected) or model_only(likely_language(text))
         state = escalate(dispatcher, tracker, state, assessment, trigger_text=text)
         return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]

@@ -7,6 +7,7 @@ to the question that was asked (never from an entity), validated, recorded and c
 
 from __future__ import annotations
 
+import unicodedata
 from contextvars import ContextVar
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -19,6 +20,7 @@ from actions import runtime
 from actions.crisis import (
     acknowledge_misunderstanding,
     escalate,
+    escalate_after_check,
     is_misunderstanding,
     publish_alert,
     reply_risk,
@@ -38,24 +40,27 @@ from bot.channels import sms
 from bot.conversation import KNOWN_PHONE_QUESTION_ID, current_step, is_answer_attempt, usable_known_phone
 from bot.handoff.events import callback_requested, stable_event_id
 from bot.privacy import PRIVACY_NOTE_LINE
+from bot.safety.detector import RiskAssessment
 from bot.safety.episode import (
     CHECK_IN_QUESTION_ID,
     PHQ9_ITEM9_ASSESSMENT,
     PHQ9_ITEM9_CATEGORY,
+    RISK_CHECK_QUESTION_ID,
     CrisisState,
     FollowupOutcome,
     answer_followup,
     callback_done,
+    check_denied,
     check_in_reply,
     resume_text,
 )
-from bot.safety.episode_words import asks_to_resume, asks_to_stop, is_clear_not_at_all
+from bot.safety.episode_words import asks_to_resume, asks_to_stop, is_clear_check_no, is_clear_not_at_all
 from bot.safety.responses import episode_text, followup_reply
 from bot.screening.answers import parse_answer
 from bot.screening.content import content as screening_content
 from bot.screening.flow import record_answer
 from bot.screening.lead import contact_summary
-from bot.screening.model import AMBIGUOUS, ParsedAnswer, Question, Step
+from bot.screening.model import AMBIGUOUS, INVALID, ParsedAnswer, Question, Step
 from bot.screening.scoring import item_score, risk_item_positive
 from bot.screening.state import CALLBACK_OFFER_ID, ScreeningState
 
@@ -173,6 +178,8 @@ def answer_crisis_question(
     text = latest_text(tracker)
     detected = latest_risk(tracker)  # the reply itself, as the NLU component assessed it
     risk = reply_risk(tracker, crisis, detected)
+    if question.id == RISK_CHECK_QUESTION_ID:
+        return answer_risk_check(dispatcher, tracker, question, parsed, crisis, risk, text), screening
     if risk is not None:
         return escalate(dispatcher, tracker, crisis, risk, trigger_text=text), screening
     if is_misunderstanding(text, crisis, detected):
@@ -198,6 +205,37 @@ def answer_crisis_question(
     if outcome.alert:
         new_crisis, _ = publish_alert(tracker, crisis, outcome.state, outcome.alert, trigger_text=text)
     return new_crisis, screening.stopped() if outcome.stopped else screening
+
+
+def answer_risk_check(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    question: Question,
+    parsed: ParsedAnswer,
+    crisis: CrisisState,
+    risk: Optional[RiskAssessment],
+    text: str,
+) -> CrisisState:
+    """The reply to the check question (only the model flagged the message before). Risk in it, Yes, Not sure
+    or anything but a clear No: the full escalation. A typed `/intent{...}` payload answers nothing: asked
+    again. A clear No: a warm word with 988, and the screening resumes where it was."""
+    if risk is None and parsed.reason == INVALID and is_typed_payload(text):
+        dispatcher.utter_message(text=f"{runtime.message('reask_prefix')} {question.guidance}".strip())
+        return crisis
+    if risk is None and (is_clear_check_no(text) or is_numbered_no(tracker, question, text)):
+        dispatcher.utter_message(text=episode_text("risk_denied", crisis.language))
+        return check_denied(crisis)
+    return escalate_after_check(dispatcher, tracker, crisis, risk, text)
+
+
+def is_typed_payload(text: str) -> bool:
+    return unicodedata.normalize("NFKC", text).strip().startswith("/")
+
+
+def is_numbered_no(tracker: Tracker, question: Question, text: str) -> bool:
+    """On SMS (numbered lists) the No option's number is a clear No too."""
+    positions = {str(i): o.value for i, o in enumerate(question.options, start=1)}
+    return numbers_shown(tracker, question) and positions.get(text.strip().strip(".")) == "no"
 
 
 def is_risk_item(question_id: str) -> bool:

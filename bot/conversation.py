@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional
 
-from bot.safety.episode import CrisisState, cssrs_preface, followup_question
+from bot.safety.episode import RISK_CHECK_QUESTION_ID, CrisisState, cssrs_preface, followup_question
 from bot.screening.answers import format_us_phone, normalise_us_phone
 from bot.screening.flow import question_by_id
 from bot.screening.model import Question, Step
@@ -94,10 +94,14 @@ def is_answer_attempt(
     A reply that parses as a valid answer is an answer, whatever the classifier thought ("no" is a fine
     answer even if it looked like "stop"), except that risk always interrupts outside the crisis questions.
     A reply that does not parse is an interruption only when its intent is one the rules handle; otherwise it
-    stays with the question, which re-asks with guidance.
+    stays with the question, which re-asks with guidance. Every reply to the check question is an answer.
     """
     if intent == CRISIS_INTENT and question.section != "crisis":
         return False
+    if question.id == RISK_CHECK_QUESTION_ID:
+        # Every reply answers the check question: a clinic question, "stop" or "idk" is not a clear No, so it
+        # escalates (the reply is assessed for risk first, actions/screening_form.answer_risk_check).
+        return True
     if question.kind in FREE_TEXT_KINDS:
         if intent not in INTERRUPTION_INTENTS or confidence < FREE_TEXT_INTERRUPTION_CONFIDENCE:
             return True

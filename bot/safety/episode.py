@@ -25,7 +25,10 @@ ASK_CALLBACK = "ask_callback"
 CALLBACK_PHONE = "callback_phone"
 CALLBACK_KNOWN_PHONE = "callback_known_phone"
 CHECK_IN = "check_in"
-STAGES = (ASK_SAFE, ASK_CONTINUE, CSSRS, ASK_CALLBACK, CALLBACK_PHONE, CALLBACK_KNOWN_PHONE, CHECK_IN)
+# Only the trained model flagged a message (risk level `check`): the check question is pending. No episode is
+# open and nothing is flagged yet; the reply decides (bot/safety/episode.py `answer_risk_check`).
+RISK_CHECK = "risk_check"
+STAGES = (ASK_SAFE, ASK_CONTINUE, CSSRS, ASK_CALLBACK, CALLBACK_PHONE, CALLBACK_KNOWN_PHONE, CHECK_IN, RISK_CHECK)
 SAFE_QUESTION_ID = "crisis_safe"
 CONTINUE_QUESTION_ID = "crisis_continue"
 CSSRS_QUESTION_PREFIX = "crisis_cssrs_"
@@ -33,6 +36,7 @@ CALLBACK_QUESTION_ID = "crisis_callback"
 CALLBACK_PHONE_QUESTION_ID = "crisis_callback_phone"
 CALLBACK_KNOWN_PHONE_QUESTION_ID = "crisis_callback_known_phone"
 CHECK_IN_QUESTION_ID = "crisis_check_in"
+RISK_CHECK_QUESTION_ID = "crisis_risk_check"
 
 # Why staff get a new crisis.alert (docs/events.md).
 REASON_OPENED = "episode_opened"
@@ -44,8 +48,10 @@ REASON_CSSRS_HIGH = "cssrs_high"
 REASON_CSSRS_POSITIVE = "cssrs_positive"
 REASON_MISUNDERSTANDING = "visitor_says_misunderstanding"
 REASON_CALLBACK = "callback_requested"
+REASON_CHECK_CONFIRMED = "check_confirmed"  # the reply to the check question was not a clear No
 ALERT_REASONS = (
     REASON_OPENED,
+    REASON_CHECK_CONFIRMED,
     REASON_SEVERITY_ROSE,
     REASON_NEW_CATEGORY,
     REASON_NOT_SAFE,
@@ -106,6 +112,12 @@ class CrisisState:
     cssrs_result: Optional[Dict[str, Any]] = None  # bot.safety.cssrs.result_summary once complete
     callback: Optional[str] = None  # None (not asked yet), "declined" or "sent"
     callback_phone: Optional[str] = None
+    check_message: Optional[str] = None  # the model-only message while its check question is pending
+    checks_denied: int = 0  # check questions answered with a clear No (the lead shows it to a clinician)
+
+    @property
+    def check_pending(self) -> bool:
+        return self.stage == RISK_CHECK and not self.open
 
     @classmethod
     def from_slot(cls, value: Any) -> CrisisState:
@@ -131,6 +143,8 @@ class CrisisState:
             cssrs_result=dict(result) if isinstance(result, Mapping) else None,
             callback=value.get("callback") if value.get("callback") in (CALLBACK_DECLINED, CALLBACK_SENT) else None,
             callback_phone=value.get("callback_phone") if isinstance(value.get("callback_phone"), str) else None,
+            check_message=value.get("check_message") if isinstance(value.get("check_message"), str) else None,
+            checks_denied=_count(value.get("checks_denied")),
         )
 
     def to_slot(self) -> dict:
@@ -149,6 +163,8 @@ class CrisisState:
             "cssrs_result": dict(self.cssrs_result) if self.cssrs_result else None,
             "callback": self.callback,
             "callback_phone": self.callback_phone,
+            "check_message": self.check_message,
+            "checks_denied": self.checks_denied,
         }
 
     def lead_flag(self) -> dict:
@@ -156,7 +172,37 @@ class CrisisState:
         flag: dict = {"flagged": self.flagged, "categories": list(self.categories)}
         if self.cssrs_result:
             flag["cssrs"] = dict(self.cssrs_result)
+        if self.checks_denied:
+            flag["checks_denied"] = self.checks_denied
         return flag
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def can_ask_check(state: CrisisState) -> bool:
+    """A model-only flag gets the check question only in a conversation never flagged, with no episode open and
+    no check pending; anything else is the full escalation (fail safe)."""
+    return not state.flagged and not state.open and not state.check_pending
+
+
+def start_check(state: CrisisState, message: str, language: str) -> CrisisState:
+    """The check question is pending for `message` (kept so the alert can carry it if the reply escalates)."""
+    return replace(state, stage=RISK_CHECK, check_message=message, language=language)
+
+
+def check_denied(state: CrisisState) -> CrisisState:
+    """A clear No to the check question: nothing flagged, the screening resumes, the lead records it."""
+    return replace(state, stage=None, check_message=None, checks_denied=state.checks_denied + 1)
+
+
+def check_alert_message(check_message: Optional[str], reply: str) -> str:
+    """What the alert after a check says: the flagged message and the reply to the check question."""
+    return f"{check_message or ''} | Reply to the check question: {reply}".strip()
 
 
 def _merge_categories(existing: Tuple[str, ...], new: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -181,6 +227,7 @@ def open_episode(
         language=assessment.language if is_new else state.language,
         episodes=state.episodes + (1 if is_new else 0),
         unsafe=False if is_new else state.unsafe,
+        check_message=None,
     )
     return new_state, is_new
 
@@ -199,7 +246,7 @@ def severity_rose(before: Optional[str], after: Optional[str]) -> bool:
 def alert_reason(before: CrisisState, after: CrisisState, forced: Optional[str] = None) -> Optional[str]:
     """Why staff need a new crisis.alert for the change from `before` to `after`, or None (nothing new)."""
     if after.open and not before.open:
-        return REASON_OPENED
+        return REASON_CHECK_CONFIRMED if before.check_pending else REASON_OPENED
     if forced:
         return forced
     if severity_rose(after.alerted_severity or before.severity, after.severity):
@@ -296,9 +343,19 @@ def cssrs_preface(state: CrisisState) -> Tuple[str, ...]:
 def followup_question(state: CrisisState, known_phone: Optional[str] = None) -> Optional[Question]:
     """The crisis question to ask now, or None when no episode is open. `known_phone` is the number the channel
     knows (SMS), shown formatted in the call-back confirmation."""
+    texts = question_texts(state.language)
+    if state.check_pending:
+        return Question(
+            id=RISK_CHECK_QUESTION_ID,
+            section="crisis",
+            text=texts["risk_check"],
+            kind="choice",
+            options=_options(texts["risk_check_options"], ("yes", "no", "not_sure"), (_CSSRS_YES, _CSSRS_NO, ())),
+            guidance=texts["risk_check_guidance"],
+            shared_yes_no_words=False,
+        )
     if not state.open:
         return None
-    texts = question_texts(state.language)
     if state.stage == ASK_CONTINUE:
         return Question(
             id=CONTINUE_QUESTION_ID,

@@ -34,6 +34,8 @@ class EpisodeWords:
     item9_clear_no: Tuple[str, ...]
     resume: Tuple[str, ...]
     stop: Tuple[str, ...]
+    check_clear_no: Tuple[str, ...] = ()
+    language_cues: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()  # (language, normalised words)
 
 
 def _phrases(value: Any, where: str) -> Tuple[str, ...]:
@@ -56,6 +58,15 @@ def parse_episode_words(data: Mapping[str, Any]) -> EpisodeWords:
         item9_clear_no=_phrases(data.get("item9_clear_no"), "item9_clear_no"),
         resume=_phrases(data.get("resume_words"), "resume_words"),
         stop=_phrases(data.get("stop_words"), "stop_words"),
+        check_clear_no=tuple(
+            phrase
+            for language in LANGUAGES
+            for phrase in _phrases((data.get("check_clear_no") or {}).get(language), f"check_clear_no.{language}")
+        ),
+        language_cues=tuple(
+            (language, _phrases((data.get("language_cues") or {}).get(language), f"language_cues.{language}"))
+            for language in LANGUAGES
+        ),
     )
 
 
@@ -91,11 +102,21 @@ def says_misunderstanding(text: str, words: EpisodeWords | None = None) -> bool:
     return any(_contains(norm, phrase) for phrase in words.misunderstanding)
 
 
+def _whole_reply(text: str) -> str:
+    return " ".join(normalize(text).replace(" . ", " ").split()).strip(" .")
+
+
 def is_clear_not_at_all(text: str, words: EpisodeWords | None = None) -> bool:
     """At PHQ-9 item 9: the whole reply is a clear "Not at all" (anything else counts as positive)."""
     words = words or episode_words()
-    norm = " ".join(normalize(text).replace(" . ", " ").split()).strip(" .")
-    return norm in words.item9_clear_no
+    return _whole_reply(text) in words.item9_clear_no
+
+
+def is_clear_check_no(text: str, words: EpisodeWords | None = None) -> bool:
+    """At the check question: the whole reply is a clear No ("no", "nope", "no, just anxious"). "no one cares"
+    or "no, not really" are not: anything but a clear No escalates."""
+    words = words or episode_words()
+    return _whole_reply(text) in words.check_clear_no
 
 
 def asks_to_resume(text: str, words: EpisodeWords | None = None) -> bool:
@@ -106,3 +127,11 @@ def asks_to_resume(text: str, words: EpisodeWords | None = None) -> bool:
 def asks_to_stop(text: str, words: EpisodeWords | None = None) -> bool:
     words = words or episode_words()
     return " ".join(normalize(text).split()).strip(" .") in words.stop
+
+
+def likely_language(text: str, words: EpisodeWords | None = None) -> str:
+    """ "es" when the reply has more of the Spanish cue words than of the English ones, else "en"."""
+    words = words or episode_words()
+    norm = normalize(text)
+    hits = {language: sum(_contains(norm, cue) for cue in cues) for language, cues in words.language_cues}
+    return "es" if hits.get("es", 0) > hits.get("en", 0) else "en"

@@ -49,10 +49,16 @@ EPISODE_KEYS: tuple[str, ...] = (
     "check_in_guidance",
     "misunderstanding",
     "faq_988",
+    "risk_check",
+    "risk_check_guidance",
+    "risk_check_options",
+    "risk_denied",
 )
 # The episode texts that are questions (with their guidance and buttons); the rest are replies.
 EPISODE_QUESTION_KEYS: tuple[str, ...] = tuple(
-    k for k in EPISODE_KEYS if k.startswith(("callback_offer", "callback_phone", "callback_known_phone", "check_in"))
+    k
+    for k in EPISODE_KEYS
+    if k.startswith(("callback_offer", "callback_phone", "callback_known_phone", "check_in", "risk_check"))
 )
 # Categories whose specific resource (Poison Control, the DV hotline) is added whenever they match.
 EXTRA_CATEGORIES: tuple[str, ...] = ("overdose", "danger_from_others")
@@ -190,6 +196,12 @@ def question_texts(language: str = "en") -> dict[str, Any]:
     block = _default_responses()[_language(language)]
     asked = {k: v for k, v in block["episode"].items() if k in EPISODE_QUESTION_KEYS}
     texts: dict[str, Any] = {**block["questions"], **asked}
-    for key in ("safe_options", "continue_options", "callback_offer_options", "callback_known_phone_options"):
+    for key in (
+        "safe_options",
+        "continue_options",
+        "callback_offer_options",
+        "callback_known_phone_options",
+        "risk_check_options",
+    ):
         texts[key] = tuple(part.strip() for part in texts[key].split("|"))
     return texts

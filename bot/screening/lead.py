@@ -34,6 +34,9 @@ def _crisis(crisis: Optional[Mapping[str, object]]) -> Dict[str, object]:
     cssrs = crisis.get("cssrs")
     if isinstance(cssrs, Mapping):  # the C-SSRS screener's result, when it was asked (docs/events.md)
         flag["cssrs"] = dict(cssrs)
+    denied = crisis.get("checks_denied")
+    if isinstance(denied, int) and not isinstance(denied, bool) and denied > 0:  # check questions answered No
+        flag["checks_denied"] = denied
     return flag
 
 

@@ -252,6 +252,13 @@ def lead_page(event: StoredEvent, history: Sequence[StatusChange], *, user: str,
     crisis = mapping_at(lead, "crisis")
     contact = contact_of(body)
     crisis_categories = crisis.get("categories")
+    checks_denied = crisis.get("checks_denied")
+    # The visitor answered a clear No to the check question (only the model flagged a message): for a clinician.
+    check_rows = (
+        [("Risk check answered No", f"{checks_denied} time(s)")]
+        if isinstance(checks_denied, int) and not isinstance(checks_denied, bool) and checks_denied > 0
+        else []
+    )
     summary = _definition_list(
         [
             ("Kind", event.type),
@@ -266,6 +273,7 @@ def lead_page(event: StoredEvent, history: Sequence[StatusChange], *, user: str,
                 "Crisis categories",
                 ", ".join(str(c) for c in crisis_categories) if isinstance(crisis_categories, list) else "",
             ),
+            *check_rows,
         ]
     )
     crisis_banner = (

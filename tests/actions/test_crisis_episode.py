@@ -45,21 +45,30 @@ class Chat:
         self.channel, self.metadata = channel, metadata or {}
         self.messages: List[str] = []
 
-    def _tracker(self, text: str, intent: str):
+    def _tracker(self, text: str, intent: str, parse_data: Optional[dict] = None):
         return make_tracker(
-            text, intent=intent, slots=dict(self.slots), sender=SENDER, channel=self.channel, metadata=self.metadata
+            text,
+            intent=intent,
+            slots=dict(self.slots),
+            sender=SENDER,
+            channel=self.channel,
+            metadata=self.metadata,
+            parse_data=parse_data,
         )
 
-    async def _run(self, action, text: str, intent: str, domain) -> List[str]:
+    async def _run(self, action, text: str, intent: str, domain, parse_data: Optional[dict] = None) -> List[str]:
         dispatcher = CollectingDispatcher()
-        for event in await action.run(dispatcher, self._tracker(text, intent), domain):
+        for event in await action.run(dispatcher, self._tracker(text, intent, parse_data), domain):
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
         return [m["text"] for m in dispatcher.messages]
 
-    async def say(self, text: str, domain, intent: str = "inform", action=None) -> str:
-        """The visitor's message, then the question the form asks next. Returns the whole reply."""
-        said = await self._run(action or ValidateScreeningForm(), text, intent, domain)
+    async def say(
+        self, text: str, domain, intent: str = "inform", action=None, parse_data: Optional[dict] = None
+    ) -> str:
+        """The visitor's message (with what else the NLU pipeline attached, `parse_data`), then the question the
+        form asks next. Returns the whole reply."""
+        said = await self._run(action or ValidateScreeningForm(), text, intent, domain, parse_data)
         said += await self._run(ActionAskAnswer(), "", "inform", domain)
         self.messages = said
         return " ".join(said)

@@ -14,6 +14,7 @@ from bot.safety.episode import (
     CALLBACK_PHONE,
     CHECK_IN,
     CSSRS_QUESTION_PREFIX,
+    RISK_CHECK,
     CrisisState,
     followup_question,
 )
@@ -27,6 +28,8 @@ def _crisis_questions() -> Dict[str, str]:
         for stage in (ASK_SAFE, ASK_CONTINUE, ASK_CALLBACK, CALLBACK_PHONE, CHECK_IN):
             question = followup_question(CrisisState(open=True, stage=stage, language=language))
             questions[question.text] = question.id
+        check = followup_question(CrisisState(stage=RISK_CHECK, language=language))
+        questions[check.text] = check.id  # the check question (only the model flagged a message)
     for item in screener().items:
         questions[item.text] = CSSRS_QUESTION_PREFIX + item.id
     return questions

@@ -260,6 +260,20 @@ async def test_lead_page_shows_the_screening_and_status_history(make_settings, d
 
 
 @pytest.mark.asyncio
+async def test_lead_page_shows_a_risk_check_answered_no(make_settings, database_url) -> None:
+    async with running_inbox(make_settings(database_url)) as client:
+        lead = lead_event(first_name="Ray", crisis={"flagged": False, "categories": [], "checks_denied": 1})
+        await post_event(client, lead)
+        plain = lead_event(first_name="Sam")
+        await post_event(client, plain)
+        await sign_in(client)
+        text = await (await client.get(f"/leads/{lead['id']}")).text()
+        assert "Risk check answered No" in text and "1 time(s)" in text and "Risk was flagged" not in text
+        text = await (await client.get(f"/leads/{plain['id']}")).text()
+        assert "Risk check answered No" not in text
+
+
+@pytest.mark.asyncio
 async def test_status_change_needs_csrf_and_records_who_and_when(make_settings, database_url) -> None:
     async with running_inbox(make_settings(database_url)) as client:
         lead = lead_event()
