@@ -59,7 +59,8 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bded\b", "dead"),
     (r"\bjus\b", "just"),
     (r"\bppl\b", "people"),
-    (r"\bsome1\b", "someone"),
+    # leetspeak has already turned "some1"/"sum1" into "somei"/"sumi"
+    (r"\bsomei\b|\bsumi\b", "someone"),
     # "rn" is "right now", except the nurse ("an RN", "the RN")
     (r"(?<!\ban )(?<!\bthe )(?<!\bmy )\brn\b", "right now"),
     (r"\bwant ta\b", "want to"),
