@@ -51,6 +51,18 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bimma\b", "i am going to"),
     (r"\bima\b", "i am going to"),
     (r"\bgotta\b", "got to"),
+    (r"\bgunna\b|\bfinna\b", "going to"),
+    (r"\btryna\b|\btrynna\b", "trying to"),
+    # "ill" without its apostrophe before a verb is "I'll", not "sick" ("ill be gone", "ill do it")
+    (r"\bill (be|do|end|kill|take|go|never|just|die|jump|make|try|hurt|finally|probably|not)\b", r"i will \1"),
+    (r"\bkillin\b", "killing"),
+    (r"\bded\b", "dead"),
+    (r"\bjus\b", "just"),
+    (r"\bppl\b", "people"),
+    # leetspeak has already turned "some1"/"sum1" into "somei"/"sumi"
+    (r"\bsomei\b|\bsumi\b", "someone"),
+    # "rn" is "right now", except the nurse ("an RN", "the RN")
+    (r"(?<!\ban )(?<!\bthe )(?<!\bmy )\brn\b", "right now"),
     (r"\bwant ta\b", "want to"),
     (
         r"\b(want|wanted|wants|going|need|needs|have|has|plan|planning|ready|trying|tried|try|deserve|wish|like) 2\b",

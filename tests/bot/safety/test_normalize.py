@@ -89,3 +89,24 @@ def test_pure_and_idempotent():
     once = normalize(text)
     assert normalize(text) == once
     assert normalize(once) == once
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("im finna kms", "i am going to kill myself"),
+        ("gunna end it", "going to end it"),
+        ("tryna disappear", "trying to disappear"),
+        ("ill be dead by tomorrow", "i will be dead by tomorrow"),
+        ("I feel ill today", "i feel ill today"),
+        ("killin myself", "killing myself"),
+        ("i want to be ded", "i want to be dead"),
+        ("jus tired of ppl", "just tired of people"),
+        ("some1 help", "someone help"),
+        ("sum1 stop me", "someone stop me"),
+        ("saying bye rn", "saying bye right now"),
+        ("the RN said an RN is on site", "the rn said an rn is on site"),
+    ],
+)
+def test_texting_shorthand_added_for_issue_8(raw, expected):
+    assert normalize(raw) == expected
