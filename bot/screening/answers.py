@@ -426,8 +426,30 @@ def _choice(question: Question, raw: str, numbers_shown: bool) -> ParsedAnswer:
 # --- other kinds -----------------------------------------------------------------------------------------
 
 
+# Words a reply to a number question (age) may hold around its number: "I'm 34", "34 years old", "just turned
+# 40". Any other word means the number may be about something else ("I've tried 3 antidepressants" is not an
+# age of 3), so the question is asked again. "almost 18" or "turning 18" are left out on purpose: not yet 18.
+_NUMBER_FILLER = frozenset(
+    "i i'm im am i am my age is it's its years year yrs yr old y/o yo just turned and a half".split()
+)
+_NUMBER_TOKEN = re.compile(r"-?\d+(?:[.,]\d+)?|[a-z]+(?:['/][a-z]+)?")
+
+
+def _only_number_words(text: str) -> bool:
+    """True when every word of the reply is a number (digits or number words) or number filler."""
+    for token in _NUMBER_TOKEN.findall(text.replace("-", " ")):
+        if token[0].isdigit() or token in _UNITS or token in _TENS or token == "hundred":
+            continue
+        if token not in _NUMBER_FILLER:
+            return False
+    return True
+
+
 def _number(question: Question, raw: str) -> ParsedAnswer:
-    value, problem = _single_number(normalise(raw))
+    text = normalise(raw)
+    value, problem = _single_number(text)
+    if problem == "" and not _only_number_words(text):
+        return _fail(question, raw=raw)
     if problem == "fraction":
         return _fail(question, "Please use whole years.", AMBIGUOUS, raw)
     if problem == "several":

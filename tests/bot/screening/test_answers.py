@@ -433,3 +433,24 @@ def test_display_value():
     assert display_value(question_by_id(GAD1), "several_days") == "Several days"
     assert display_value(question_by_id("contact_email"), None) == "Skipped"
     assert display_value(question_by_id("age"), 34) == "34"
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ("34", 34),
+        ("I'm 34", 34),
+        ("34 years old", 34),
+        ("just turned 40", 40),
+        ("thirty four", 34),
+        ("I've tried 3 antidepressants and nothing worked", None),  # not an age of 3 (a minor's ending)
+        ("I was 3 when it started", None),
+        ("almost 18", None),  # not 18 yet
+        ("turning 18 soon", None),
+    ],
+)
+def test_age_is_a_number_only_when_the_reply_is_about_the_age(reply, expected):
+    parsed = parse_answer(question_by_id("age"), reply)
+    assert (parsed.value if parsed.ok else None) == expected
+    if expected is None:
+        assert not parsed.ok and parsed.error

@@ -205,13 +205,13 @@ async def test_a_crisis_alert_reaches_every_recipient_by_email_and_sms_without_h
 @pytest.mark.asyncio
 async def test_every_crisis_alert_of_one_conversation_is_notified_each_rise_its_own(stores, twilio):
     outbox, store = stores
-    alerts = [crisis_event(0), crisis_event(1, previous_severity="high", reason="said not safe")]
+    alerts = [crisis_event(0), crisis_event(1, previous_severity="high", reason="not_safe")]
     for event in alerts:
         outbox.enqueue(event)
     await drain(make_notifier(store, make_config(twilio=twilio)))
     links = sorted(sms.body.rsplit(" ", 1)[-1] for sms in twilio.messages())
     assert links == sorted(f"{INBOX}/alerts/{event['id']}" for event in alerts for _ in STAFF_PHONES)
-    assert all("said not safe" not in sms.body for sms in twilio.messages())
+    assert all("not_safe" not in sms.body for sms in twilio.messages())
 
 
 @pytest.mark.asyncio
