@@ -437,10 +437,10 @@ _NUMBER_TOKEN = re.compile(r"-?\d+(?:[.,]\d+)?|[a-z]+(?:['/][a-z]+)?")
 
 def _only_number_words(text: str) -> bool:
     """True when every word of the reply is a number (digits or number words) or number filler."""
-    for token in _NUMBER_TOKEN.findall(text.replace("-", " ")):
-        if token[0].isdigit() or token in _UNITS or token in _TENS or token == "hundred":
+    for word in _NUMBER_TOKEN.findall(text.replace("-", " ")):
+        if word[0].isdigit() or word in _UNITS or word in _TENS or word == "hundred":
             continue
-        if token not in _NUMBER_FILLER:
+        if word not in _NUMBER_FILLER:
             return False
     return True
 
