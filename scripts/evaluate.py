@@ -323,12 +323,12 @@ LEVELS_NOTE = [
     "",
     "What a flagged message reaches (bot/safety/signals.py, `risk.level` in the parse data): a detector match is "
     "the **full crisis reply and a staff alert** (level `crisis`); a message only the model flags gets the "
-    "**check question** first (level `check`: are you having thoughts of suicide or of hurting yourself, with 988 "
-    "in view; Yes, unclear or any risk in the reply escalates fully). So: *recall (either)* = risk messages that "
+    "**check question** first (level `check`, actions/crisis.py: are you thinking of suicide, or of hurting "
+    "yourself or someone else, or is someone hurting you, with 988 and 911 in view; anything but a clear No, or any "
+    "risk in the reply, escalates fully with a staff alert). So: *recall (either)* = risk messages that "
     "reach at least the check question and 988 (the combined recall of earlier reports); *recall (full)* = risk "
     "messages that get the full reply and alert at once; a *full false alarm* = an ordinary message given the "
-    "full reply and alert; a *check* = an ordinary message asked the check question. Until the dialogue reads "
-    "`risk.level` (actions/crisis.py), the deployed bot still gives a check-level message the full reply too.",
+    "full reply and alert; a *check* = an ordinary message asked the check question.",
     "",
 ]
 
