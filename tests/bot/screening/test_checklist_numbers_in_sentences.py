@@ -1,0 +1,34 @@
+"""Review (issue 14): a number inside a sentence is not a checklist item number.
+
+Found over REST: at the health checklist, "bipolar 2" was stored as "Trying to get pregnant; Bipolar disorder"
+and "I have been sober for 3 years" as "Bipolar disorder" (the lead's reasons then said so), the same mistake
+the age question had with "I've tried 3 meds". A reply that names items in words and also holds a number that
+is a count, a year or a type ("2 years", "bipolar 2") must not pick the item with that number: either the words
+alone decide, or the visitor is asked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.screening.answers import parse_answer
+from bot.screening.flow import question_by_id
+from tests.bot.screening.shipped_order import CHECKLIST
+
+
+@pytest.mark.parametrize(
+    "reply,must_not_pick",
+    [
+        ("bipolar 2", "ci_trying_pregnancy"),
+        ("I had a heart attack 2 years ago", "ci_trying_pregnancy"),
+        ("I take 2 pills for my thyroid", "ci_trying_pregnancy"),
+        ("had a stent put in 3 years ago", "ci_bipolar"),
+        ("I have been sober for 3 years", "ci_bipolar"),
+        ("I quit drinking 5 years ago", "ci_family_schizophrenia"),
+        ("sober 5 years", "ci_family_schizophrenia"),
+        ("stroke 10 years ago", "ci_liver"),
+    ],
+)
+def test_a_number_in_a_sentence_does_not_pick_that_item(reply, must_not_pick):
+    parsed = parse_answer(question_by_id(CHECKLIST), reply)
+    assert not (parsed.ok and must_not_pick in parsed.value), (reply, parsed.value)
