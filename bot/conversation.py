@@ -14,6 +14,7 @@ from bot.safety.episode import RISK_CHECK_QUESTION_ID, CrisisState, cssrs_prefac
 from bot.screening.answers import format_us_phone, normalise_us_phone
 from bot.screening.flow import question_by_id
 from bot.screening.model import Question, Step
+from bot.screening.stop_words import is_scale_like, says_stop
 from bot.screening.state import (
     CALLBACK_CONTACT_IDS,
     CALLBACK_OFFER_ID,
@@ -33,6 +34,10 @@ CLINIC_QUESTION_INTENT = "faq"
 CONTROL_INTENTS = frozenset({"talk_to_human", "start_over", "stop", "goodbye"})
 CRISIS_INTENT = "crisis"
 INTERRUPTION_INTENTS = CONTROL_INTENTS | {CLINIC_QUESTION_INTENT, CRISIS_INTENT}
+# The intents the rule "stop during the screening" ends the questions for. The model alone never decides it
+# (issue 14: "quite a bit" read as stop): see stops_the_screening().
+STOP_INTENTS = frozenset({"stop", "goodbye"})
+STOP_CONFIDENCE = 0.8
 # A free-text question accepts anything, so only a confident interruption takes precedence over it, and a
 # clinic question only when the reply is shaped like a question ("bupropion" at "What medicines do you take
 # now?" is an answer, even though it looks like a medication question to the classifier).
@@ -86,6 +91,15 @@ def current_step(screening: ScreeningState, crisis: CrisisState, known_phone: Op
     return confirm_known_phone(screening.progress(crisis.flagged).next_step, screening, known_phone)
 
 
+def stops_the_screening(intent: Optional[str], confidence: float, text: str) -> bool:
+    """A reply the model calls stop/goodbye ends the questions only with an explicit stop phrase ("stop",
+    "can we stop", "bye"), or when the model is confident and the reply is not an attempt at a scale answer
+    ("quite a bit", "3"): data/clinic/stop_words.yml."""
+    if intent not in STOP_INTENTS:
+        return False
+    return says_stop(text) or (confidence >= STOP_CONFIDENCE and not is_scale_like(text))
+
+
 def is_answer_attempt(
     question: Question, parsed_ok: bool, intent: Optional[str], confidence: float, text: str = ""
 ) -> bool:
@@ -95,12 +109,15 @@ def is_answer_attempt(
     answer even if it looked like "stop"), except that risk always interrupts outside the crisis questions.
     A reply that does not parse is an interruption only when its intent is one the rules handle; otherwise it
     stays with the question, which re-asks with guidance. Every reply to the check question is an answer.
+    Stop and goodbye interrupt only as stops_the_screening() allows; otherwise the question re-asks.
     """
     if intent == CRISIS_INTENT and question.section != "crisis":
         return False
     if question.id == RISK_CHECK_QUESTION_ID:
         # Every reply answers the check question: a clinic question, "stop" or "idk" is not a clear No, so it
         # escalates (the reply is assessed for risk first, actions/screening_form.answer_risk_check).
+        return True
+    if intent in STOP_INTENTS and not stops_the_screening(intent, confidence, text):
         return True
     if question.kind in FREE_TEXT_KINDS:
         if intent not in INTERRUPTION_INTENTS or confidence < FREE_TEXT_INTERRUPTION_CONFIDENCE:

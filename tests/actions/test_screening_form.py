@@ -262,3 +262,50 @@ async def test_an_ambiguous_reply_is_asked_about_whatever_the_classifier_thought
 async def test_risk_in_an_ambiguous_reply_still_interrupts(dispatcher, domain):
     slots = await run_form("3", dispatcher, domain, intent="crisis", confidence=0.9, slots=at_gad7_item(1))
     assert "answer" not in slots and "screening" not in slots
+
+
+def at_pcptsd5_item(number: int) -> dict:
+    answers = answers_before(f"pcptsd5_{number}", {"concern": "PTSD"})
+    return {"screening": ScreeningState(answers=answers).to_slot()}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("reply", ["quite a bit", "quite", "Quite a lot", "pretty bad"])
+@pytest.mark.parametrize("intent", ["stop", "goodbye"])
+@pytest.mark.parametrize("where", [lambda: at_gad7_item(2), lambda: at_pcptsd5_item(1)])
+async def test_a_scale_like_reply_read_as_stop_is_asked_again_not_a_stop(dispatcher, domain, reply, intent, where):
+    # Issue 14: the model reads "quite a bit" as stop at 0.97; the stop rule then ended the screening.
+    slots = await run_form(reply, dispatcher, domain, intent=intent, confidence=0.97, slots=where())
+    assert slots == {"answer": None}  # the form kept the reply: no rule takes over
+    assert dispatcher.messages, "the question is asked again with guidance"
+    assert "screening" not in slots
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("reply", ["stop", "I want to stop", "can we stop", "Stop.", "bye"])
+@pytest.mark.parametrize("confidence", [0.97, 0.5])
+async def test_an_explicit_stop_still_stops_at_a_scale_question(dispatcher, domain, reply, confidence):
+    slots = await run_form(reply, dispatcher, domain, intent="stop", confidence=confidence, slots=at_gad7_item(2))
+    assert "answer" not in slots and "screening" not in slots  # left to the stop rule
+
+
+@pytest.mark.asyncio
+async def test_a_confident_stop_without_amount_words_still_stops(dispatcher, domain):
+    slots = await run_form(
+        "I'm finished with this", dispatcher, domain, intent="stop", confidence=0.95, slots=at_gad7_item(2)
+    )
+    assert "answer" not in slots and "screening" not in slots
+
+
+@pytest.mark.asyncio
+async def test_an_unsure_stop_without_a_stop_word_is_asked_again(dispatcher, domain):
+    slots = await run_form("hmm", dispatcher, domain, intent="stop", confidence=0.6, slots=at_gad7_item(2))
+    assert slots == {"answer": None}
+
+
+@pytest.mark.asyncio
+async def test_cant_stop_worrying_is_not_a_stop_word(dispatcher, domain):
+    slots = await run_form(
+        "I can't stop worrying, a lot", dispatcher, domain, intent="stop", confidence=0.9, slots=at_gad7_item(2)
+    )
+    assert slots == {"answer": None}
