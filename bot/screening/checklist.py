@@ -4,7 +4,9 @@ first (data/clinic/contraindications.yml `checklist`).
 One reply may pick several lines, by number or in words: "2 and 5", "bladder problems and my brother has
 schizophrenia", "none". The answer is the list of picked item ids in data order, ["none"] or ["not_sure"].
 A reply it cannot read for sure (nothing found, a number not shown, "None" with an item, a negated or hedged
-item: "no liver problems", "maybe 3") is refused with guidance, never guessed.
+item: "no liver problems", "maybe 3", a range "2-4") is refused with guidance, never guessed.
+A number picks a line only in a part of the reply made of numbers and filler ("2 and 5", "#3", "liver, 4"):
+one attached to words is a count, a year or a type ("sober for 3 years", "bipolar 2"), and only words count.
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ NONE = "none"
 NOT_SURE = "not_sure"
 NOT_SURE_TITLE = "Not sure"
 FIRST_ITEM_NUMBER = 2  # 1 is "None of these"
-YEAR_OR_DOSE = 100  # numbers this big are never line numbers
 
 _NEGATORS = {"not", "no", "never", "don't", "dont", "didn't", "didnt", "without", "nor", "isn't", "haven't"}
-_NUMBER = re.compile(r"(?<![\w.])\d+(?!\w|\.\d)")
+# Where one picked line ends and the next begins: "2, 5", "2 and 5", "2 & 5" ("&" reads as "and"), "2/5".
+_SEPARATORS = re.compile(r"\s*(?:[,;/]|\band\b|\bor\b|\bbut\b|\bplus\b|\balso\b)\s*")
+# Words that may stand beside item numbers without making them a count ("numbers 2 and 4", "I pick 3").
+_NUMBER_FILLER = frozenset(
+    "number numbers num item items line lines option options choice choices i pick picked choose chose say "
+    "would the ones one both only just".split()
+)
+_RANGE = re.compile(r"(\d{1,2})\s*(?:-|\u2013|to|through|thru)\s*(\d{1,2})")
 
 
 def _normalise(text: str) -> str:
@@ -45,18 +53,39 @@ def _fail(question: Question, prefix: str = "") -> ParsedAnswer:
     return ParsedAnswer(ok=False, error=f"{prefix} {question.guidance}".strip())
 
 
+def _number_segments(norm: str) -> List[List[int]]:
+    """The numbers of each part of the reply (split at commas, "and", "or" ...) that is made of item numbers
+    and filler only ("2 and 5", "#3", "numbers 2, 4"). A number attached to words is a count, a year or a type
+    ("sober for 3 years", "my 2 kids", "bipolar 2"), never an item number: that part is left to the words."""
+    segments = []
+    for segment in _SEPARATORS.split(norm):
+        numbers, words = [], False
+        for token in segment.split():
+            token = token.strip("#.():")
+            if token.isdigit():
+                numbers.append(int(token))
+            elif token and token not in _NUMBER_FILLER:
+                words = True
+        if numbers and not words:
+            segments.append(numbers)
+    return segments
+
+
 def _numbers(question: Question, norm: str) -> Tuple[Set[int], Optional[str]]:
     """Line numbers typed (1 = None of these), or a problem to tell the visitor."""
     last = len(question.checklist_items) + FIRST_ITEM_NUMBER - 1
     found: Set[int] = set()
-    for match in _NUMBER.finditer(norm):
-        number = int(match.group())
-        if number >= YEAR_OR_DOSE:
-            continue  # "a heart attack in 2015", "lithium 300": not a line number
+    for segment in _SEPARATORS.split(norm):
+        span = _RANGE.fullmatch(segment.strip(" #"))
+        if span:
+            # "2-4" could mean 2 and 4, or 2 to 4: asked, never guessed.
+            low, high = int(span.group(1)), int(span.group(2))
+            each = range(low, high + 1) if low < high <= last else (low, high)
+            listed = ", ".join(str(n) for n in each)
+            return set(), f"Did you mean {low} to {high}? Please type each number you mean, like {listed}."
+    for number in (n for segment in _number_segments(norm) for n in segment):
         if not 1 <= number <= last:
             return set(), f"There is no number {number}."
-        if _negated(norm, match.start()):
-            return set(), ""
         found.add(number)
     return found, None
 
