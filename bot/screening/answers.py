@@ -7,7 +7,7 @@ values); anything else gets a guidance string naming the options. It never raise
 Scores mean what the visitor meant: a reply that does not name exactly one option is not an answer but
 AMBIGUOUS, and the visitor is asked which option they meant, with the options numbered. That covers a bare
 number where the options were shown without numbers ("3" on PHQ-9 could be the third option or the one
-scored 3), two options, a negated or qualified option word ("not often", "almost never", "every so often"
+scored 3), two options, a negated or qualified option word ("not often", "almost never", "not every day"
 on a scale), and a hedge ("maybe") where the question offers no "Not sure".
 A reply starting with "/" is never an answer: that is how a typed Rasa intent payload looks, and the lead is
 built only from answers validated here.

@@ -34,8 +34,9 @@ def _edits_allowed(typed: str, table: MedicationTable) -> int:
 
 
 def name_matches(typed: str, name: str, table: MedicationTable) -> bool:
-    """Is `typed` (one or more words, single-spaced) this medicine name, or a near misspelling of it?"""
-    if typed == name:
+    """Is `typed` (one or more words, single-spaced) this medicine name, its plural with "s" ("xannys",
+    "klonopins"), or a near misspelling of it?"""
+    if typed == name or (typed.endswith("s") and typed[:-1] == name):
         return True
     if typed in table.not_medicines or (table.same_first_letter and typed[:1] != name[:1]):
         return False

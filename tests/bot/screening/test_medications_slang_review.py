@@ -15,3 +15,13 @@ from bot.screening.medications import interacting_groups
 @pytest.mark.parametrize("reply", ["xanny", "zoloft, xanny as needed", "a xanny at night", "xannys"])
 def test_singular_xanax_slang_is_a_benzodiazepine(reply):
     assert "benzodiazepine" in interacting_groups(reply)
+
+
+@pytest.mark.parametrize("reply", ["zannys", "ativans at night", "a couple klonopins", "xanies"])
+def test_a_plural_s_on_a_listed_name_is_that_name(reply):
+    assert "benzodiazepine" in interacting_groups(reply)
+
+
+@pytest.mark.parametrize("reply", ["zany", "parks", "concerts on weekends"])
+def test_plural_rule_does_not_make_ordinary_words_medicines(reply):
+    assert interacting_groups(reply) == []
