@@ -14,7 +14,6 @@ from bot.safety.episode import RISK_CHECK_QUESTION_ID, CrisisState, cssrs_prefac
 from bot.screening.answers import format_us_phone, normalise_us_phone
 from bot.screening.flow import question_by_id
 from bot.screening.model import Question, Step
-from bot.screening.stop_words import is_scale_like, says_stop
 from bot.screening.state import (
     CALLBACK_CONTACT_IDS,
     CALLBACK_OFFER_ID,
@@ -23,6 +22,7 @@ from bot.screening.state import (
     PHONE_QUESTION_ID,
     ScreeningState,
 )
+from bot.screening.stop_words import is_scale_like, says_stop
 
 # data/clinic/flow.yml: "Is {known_phone} the best number to reach you?", asked instead of the phone question
 # when the channel knows the number (SMS).
