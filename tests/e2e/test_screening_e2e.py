@@ -150,6 +150,21 @@ def test_a_typed_number_or_vague_word_is_asked_about_never_scored(stack, reply):
     assert asked(messages) == "gad7_2", messages
 
 
+@pytest.mark.parametrize("reply", ["quite a bit", "quite"])
+def test_an_amount_read_as_stop_is_asked_about_and_stop_still_stops(stack, reply):
+    # Issue 14: the trained model reads "quite a bit" as `stop`; it ended the screening at GAD-7.
+    visitor = Visitor(stack.say, {})
+    visitor.send("hi")
+    for text in ("Yes", "40"):
+        visitor.send(text)
+    assert asked(visitor.send("Depression")) == "gad7_1"
+    messages = visitor.send(reply)
+    assert asked(messages) == "gad7_1", messages  # the same item again, not the stop message
+    assert "Reply 1 for Not at all" in " ".join(m.get("text") or "" for m in messages), messages
+    messages = visitor.send("I want to stop")
+    assert asked(messages) is None, messages
+
+
 def test_unusable_reply_reasks_with_guidance(stack):
     visitor = Visitor(stack.say, {})
     visitor.send("hi")
