@@ -120,7 +120,8 @@ class CrisisState:
     check_message: Optional[str] = None  # the model-only message while its check question is pending
     checks_denied: int = 0  # check questions answered with a clear No (the lead shows it to a clinician)
     risk_messages: int = 0  # messages that carried risk in this conversation (each one may need an alert)
-    risk_key: Optional[str] = None  # a digest of the last one's words: the very same text again is no news
+    risk_key: Optional[str] = None  # a digest of the last one's words
+    risk_keys: Tuple[str, ...] = ()  # digests of every risky text so far: the very same text again is no news
 
     @property
     def check_pending(self) -> bool:
@@ -154,6 +155,7 @@ class CrisisState:
             checks_denied=_count(value.get("checks_denied")),
             risk_messages=_count(value.get("risk_messages")),
             risk_key=value.get("risk_key") if isinstance(value.get("risk_key"), str) else None,
+            risk_keys=tuple(str(k) for k in value.get("risk_keys") or () if isinstance(k, str)),
         )
 
     def to_slot(self) -> dict:
@@ -176,6 +178,7 @@ class CrisisState:
             "checks_denied": self.checks_denied,
             "risk_messages": self.risk_messages,
             "risk_key": self.risk_key,
+            "risk_keys": list(self.risk_keys),
         }
 
     def lead_flag(self) -> dict:
@@ -226,6 +229,15 @@ def risk_text_key(text: str) -> Optional[str]:
     return hashlib.sha256(words.encode("utf-8")).hexdigest()[:16] if words else None
 
 
+_REMEMBERED_TEXTS = 50  # keeps the slot small; an older text said again simply alerts again (cheap)
+
+
+def _remember(keys: Tuple[str, ...], key: Optional[str]) -> Tuple[str, ...]:
+    if key is None or key in keys:
+        return keys
+    return (keys + (key,))[-_REMEMBERED_TEXTS:]
+
+
 def open_episode(
     state: CrisisState, assessment: RiskAssessment, extra_categories: Tuple[str, ...] = (), text: str = ""
 ) -> Tuple[CrisisState, bool]:
@@ -234,6 +246,7 @@ def open_episode(
     categories = _merge_categories(state.categories, tuple(assessment.categories) + extra_categories)
     severity = most_severe([s for s in (state.severity, assessment.severity) if s])
     is_new = not state.open
+    key = risk_text_key(text)
     new_state = replace(
         state,
         flagged=True,
@@ -246,7 +259,8 @@ def open_episode(
         unsafe=False if is_new else state.unsafe,
         check_message=None,
         risk_messages=state.risk_messages + 1,
-        risk_key=risk_text_key(text),
+        risk_key=key,
+        risk_keys=_remember(state.risk_keys, key),
     )
     return new_state, is_new
 
@@ -279,7 +293,7 @@ def alert_reason(before: CrisisState, after: CrisisState, forced: Optional[str] 
 
 
 def _same_text_again(before: CrisisState, after: CrisisState) -> bool:
-    return after.risk_key is not None and after.risk_key == before.risk_key
+    return after.risk_key is not None and after.risk_key in before.risk_keys
 
 
 def alert_sent(state: CrisisState) -> CrisisState:

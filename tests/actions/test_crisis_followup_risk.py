@@ -43,6 +43,8 @@ async def test_only_the_very_same_risky_text_again_gets_no_new_alert(domain):
     assert len(alerts()) == 2
     await chat.say("the gun is in front of me", domain)
     assert [a["reason"] for a in alerts()] == ["episode_opened", "risk_in_reply", "risk_in_reply"]
+    await chat.say("i want to kill myself", domain)  # the opening again, after other messages: no news
+    assert len(alerts()) == 3 and "i want to kill myself" not in str(chat.slots["crisis"])
 
 
 @pytest.mark.asyncio
