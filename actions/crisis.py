@@ -124,8 +124,9 @@ def escalate(
     trigger_text: str,
     extra_categories: Tuple[str, ...] = (),
 ) -> CrisisState:
-    """Reply with crisis resources first, then alert staff on a new episode and on every rise (a higher
-    severity or a new category). Returns the new state (asking "Are you safe right now?" next)."""
+    """Reply with crisis resources first, then alert staff on a new episode, on every rise (a higher severity
+    or a new category) and on any risky reply not said before (`risk_in_reply`). Returns the new state (asking
+    "Are you safe right now?" next)."""
     new_state, new_episode = open_episode(state, assessment, extra_categories, text=latest_text(tracker))
     reason = alert_reason(state, new_state)
     staff = staff_now(new_state.language)

@@ -5,7 +5,8 @@ reply is assessed first (risk in it overrides the answer), then the visitor is a
 as their answers lead: are you safe right now; the C-SSRS screener (bot/safety/cssrs.py) when a suicidal
 thought came up; a call back from the team; then whether they want to keep going (after "not safe" or a high
 screener result: a check-in instead, and the questions resume only when they ask). Staff get a new alert on
-every rise (`alert_reason`); severity never goes down and the lead carries the flag for good.
+every rise and on any risky reply not said before (`alert_reason`); severity never goes down and the lead
+carries the flag for good.
 """
 
 from __future__ import annotations
