@@ -73,12 +73,15 @@ def reply_risk(tracker: Tracker, state: CrisisState, detected: RiskAssessment) -
     crisis is the worst failure, so any one of them counts."""
     if detected.is_risk:
         return detected
-    if state.open or state.check_pending:
-        in_context = episode_risk(latest_text(tracker))
-        if in_context is not None:
-            return in_context
+    in_context = episode_risk(latest_text(tracker))
+    if in_context is not None and (state.open or state.check_pending):
+        return in_context
     intent, _ = latest_intent(tracker)
-    return model_only(state.language) if intent == CRISIS_INTENT else None
+    if intent != CRISIS_INTENT:
+        return None
+    # Outside an episode the episode's words count together with the model's flag: a plan or means, not
+    # "unspecified" ("i already decided i'm doing it this weekend", issue 8).
+    return in_context or model_only(state.language)
 
 
 def publish_alert(
@@ -121,9 +124,10 @@ def escalate(
     trigger_text: str,
     extra_categories: Tuple[str, ...] = (),
 ) -> CrisisState:
-    """Reply with crisis resources first, then alert staff on a new episode and on every rise (a higher
-    severity or a new category). Returns the new state (asking "Are you safe right now?" next)."""
-    new_state, new_episode = open_episode(state, assessment, extra_categories)
+    """Reply with crisis resources first, then alert staff on a new episode, on every rise (a higher severity
+    or a new category) and on any risky reply not said before (`risk_in_reply`). Returns the new state (asking
+    "Are you safe right now?" next)."""
+    new_state, new_episode = open_episode(state, assessment, extra_categories, text=latest_text(tracker))
     reason = alert_reason(state, new_state)
     staff = staff_now(new_state.language)
     # The full reply for anything new (its opening fits the new risk); the short one for more of the same.
@@ -190,9 +194,10 @@ class ActionCrisisResponse(Action):
             state = escalate_after_check(dispatcher, tracker, state, reply_risk(tracker, state, detected), text)
             return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]
         level = crisis_level_from_parse_data(tracker.latest_message)
-        if level == LEVEL_CHECK and not detected.is_risk and can_ask_check(state):
+        if level == LEVEL_CHECK and not detected.is_risk and episode_risk(text) is None and can_ask_check(state):
             # Only the model flagged it, in a conversation never flagged: ask first (the form asks the check
             # question next, with 988 and 911 in view); no alert, nothing flagged until the reply says so.
+            # With a plan, means or a time in it too (data/clinic/episode_words.yml) it is the full reply.
             state = start_check(state, text, likely_language(text))
             return [SlotSet("crisis", state.to_slot()), SlotSet("answer", None)]
         assessment = reply_risk(tracker, state, detected) or model_only(likely_language(text))

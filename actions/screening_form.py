@@ -42,6 +42,7 @@ from bot.handoff.events import callback_requested, stable_event_id
 from bot.privacy import PRIVACY_NOTE_LINE
 from bot.safety.detector import RiskAssessment
 from bot.safety.episode import (
+    CALLBACK_PHONE_QUESTION_ID,
     CHECK_IN_QUESTION_ID,
     PHQ9_ITEM9_ASSESSMENT,
     PHQ9_ITEM9_CATEGORY,
@@ -50,11 +51,18 @@ from bot.safety.episode import (
     FollowupOutcome,
     answer_followup,
     callback_done,
+    callback_withdrawn,
     check_denied,
     check_in_reply,
     resume_text,
 )
-from bot.safety.episode_words import asks_to_resume, asks_to_stop, is_clear_check_no, is_clear_not_at_all
+from bot.safety.episode_words import (
+    asks_to_resume,
+    asks_to_stop,
+    is_clear_check_no,
+    is_clear_not_at_all,
+    withdraws_callback,
+)
 from bot.safety.responses import episode_text, followup_reply
 from bot.screening.answers import parse_answer
 from bot.screening.content import content as screening_content
@@ -186,6 +194,8 @@ def answer_crisis_question(
         return acknowledge_misunderstanding(dispatcher, tracker, crisis, text), screening
     if question.id == CHECK_IN_QUESTION_ID:
         outcome = check_in_reply(crisis, asks_to_resume(text), asks_to_stop(text))
+    elif question.id == CALLBACK_PHONE_QUESTION_ID and not parsed.ok and withdraws_callback(text):
+        outcome = callback_withdrawn(crisis)
     elif not parsed.ok:
         dispatcher.utter_message(text=f"{runtime.message('reask_prefix')} {parsed.error}".strip())
         return crisis, screening

@@ -5,11 +5,13 @@ reply is assessed first (risk in it overrides the answer), then the visitor is a
 as their answers lead: are you safe right now; the C-SSRS screener (bot/safety/cssrs.py) when a suicidal
 thought came up; a call back from the team; then whether they want to keep going (after "not safe" or a high
 screener result: a check-in instead, and the questions resume only when they ask). Staff get a new alert on
-every rise (`alert_reason`); severity never goes down and the lead carries the flag for good.
+every rise and on any risky reply not said before (`alert_reason`); severity never goes down and the lead
+carries the flag for good.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -49,6 +51,9 @@ REASON_CSSRS_POSITIVE = "cssrs_positive"
 REASON_MISUNDERSTANDING = "visitor_says_misunderstanding"
 REASON_CALLBACK = "callback_requested"
 REASON_CHECK_CONFIRMED = "check_confirmed"  # the reply to the check question was not a clear No
+# Risk in a reply inside an open episode ("yeah i'm safe for now but the pills are right next to me"), even at
+# the same severity and categories: staff must read it (issue 8). Only the very same text again is no news.
+REASON_RISK_IN_REPLY = "risk_in_reply"
 ALERT_REASONS = (
     REASON_OPENED,
     REASON_CHECK_CONFIRMED,
@@ -60,6 +65,7 @@ ALERT_REASONS = (
     REASON_CSSRS_POSITIVE,
     REASON_MISUNDERSTANDING,
     REASON_CALLBACK,
+    REASON_RISK_IN_REPLY,
 )
 # The episode's own call back (a web visitor's alert carries no contact otherwise).
 CALLBACK_DECLINED = "declined"
@@ -114,6 +120,9 @@ class CrisisState:
     callback_phone: Optional[str] = None
     check_message: Optional[str] = None  # the model-only message while its check question is pending
     checks_denied: int = 0  # check questions answered with a clear No (the lead shows it to a clinician)
+    risk_messages: int = 0  # messages that carried risk in this conversation (each one may need an alert)
+    risk_key: Optional[str] = None  # a digest of the last one's words
+    risk_keys: Tuple[str, ...] = ()  # digests of every risky text so far: the very same text again is no news
 
     @property
     def check_pending(self) -> bool:
@@ -145,6 +154,9 @@ class CrisisState:
             callback_phone=value.get("callback_phone") if isinstance(value.get("callback_phone"), str) else None,
             check_message=value.get("check_message") if isinstance(value.get("check_message"), str) else None,
             checks_denied=_count(value.get("checks_denied")),
+            risk_messages=_count(value.get("risk_messages")),
+            risk_key=value.get("risk_key") if isinstance(value.get("risk_key"), str) else None,
+            risk_keys=tuple(str(k) for k in value.get("risk_keys") or () if isinstance(k, str)),
         )
 
     def to_slot(self) -> dict:
@@ -165,6 +177,9 @@ class CrisisState:
             "callback_phone": self.callback_phone,
             "check_message": self.check_message,
             "checks_denied": self.checks_denied,
+            "risk_messages": self.risk_messages,
+            "risk_key": self.risk_key,
+            "risk_keys": list(self.risk_keys),
         }
 
     def lead_flag(self) -> dict:
@@ -209,14 +224,30 @@ def _merge_categories(existing: Tuple[str, ...], new: Tuple[str, ...]) -> Tuple[
     return existing + tuple(c for c in new if c not in existing)
 
 
+def risk_text_key(text: str) -> Optional[str]:
+    """A short digest of a message's words (case and spacing aside): the slot never keeps the text itself."""
+    words = " ".join(text.lower().split())
+    return hashlib.sha256(words.encode("utf-8")).hexdigest()[:16] if words else None
+
+
+_REMEMBERED_TEXTS = 50  # keeps the slot small; an older text said again simply alerts again (cheap)
+
+
+def _remember(keys: Tuple[str, ...], key: Optional[str]) -> Tuple[str, ...]:
+    if key is None or key in keys:
+        return keys
+    return (keys + (key,))[-_REMEMBERED_TEXTS:]
+
+
 def open_episode(
-    state: CrisisState, assessment: RiskAssessment, extra_categories: Tuple[str, ...] = ()
+    state: CrisisState, assessment: RiskAssessment, extra_categories: Tuple[str, ...] = (), text: str = ""
 ) -> Tuple[CrisisState, bool]:
-    """Record a risk signal: the episode is (re)opened at "Are you safe right now?". Returns the new state and
-    whether this started a new episode."""
+    """Record a risk signal (in `text`, when the caller has it): the episode is (re)opened at "Are you safe
+    right now?". Returns the new state and whether this started a new episode."""
     categories = _merge_categories(state.categories, tuple(assessment.categories) + extra_categories)
     severity = most_severe([s for s in (state.severity, assessment.severity) if s])
     is_new = not state.open
+    key = risk_text_key(text)
     new_state = replace(
         state,
         flagged=True,
@@ -228,6 +259,9 @@ def open_episode(
         episodes=state.episodes + (1 if is_new else 0),
         unsafe=False if is_new else state.unsafe,
         check_message=None,
+        risk_messages=state.risk_messages + 1,
+        risk_key=key,
+        risk_keys=_remember(state.risk_keys, key),
     )
     return new_state, is_new
 
@@ -254,7 +288,13 @@ def alert_reason(before: CrisisState, after: CrisisState, forced: Optional[str] 
     # "unspecified" (only the model flagged the message) says nothing new about an open episode.
     if set(after.categories) - set(before.categories) - {MODEL_ONLY_ASSESSMENT.categories[0]}:
         return REASON_NEW_CATEGORY
+    if before.open and after.risk_messages > before.risk_messages and not _same_text_again(before, after):
+        return REASON_RISK_IN_REPLY
     return None
+
+
+def _same_text_again(before: CrisisState, after: CrisisState) -> bool:
+    return after.risk_key is not None and after.risk_key in before.risk_keys
 
 
 def alert_sent(state: CrisisState) -> CrisisState:
@@ -398,7 +438,7 @@ def followup_question(state: CrisisState, known_phone: Optional[str] = None) -> 
             section="crisis",
             text=texts["callback_phone"],
             kind="phone",  # the screening's own US phone parser (bot/screening/answers.py)
-            guidance="Please type a US phone number with area code, like (818) 555-0134.",
+            guidance=texts["callback_phone_guidance"],
         )
     if state.stage == CHECK_IN:
         return Question(
@@ -438,7 +478,8 @@ def answer_followup(
         if value == "yes":  # safe now (again): "keep going or stop?" may follow, the choice is theirs
             return FollowupOutcome(after_safe(replace(state, unsafe=False)), "safe_now")
         reason, kind = (REASON_NOT_SURE, "not_sure_now") if value == "not_sure" else (REASON_NOT_SAFE, "unsafe_now")
-        return FollowupOutcome(_escalated(state), kind, alert=reason)
+        # The reply tells them to call 911 now: staff see the same top severity.
+        return FollowupOutcome(_escalated(raise_severity(state, SEVERITY_ORDER[0])), kind, alert=reason)
     if question_id == CONTINUE_QUESTION_ID:
         if value == "continue":
             return FollowupOutcome(replace(state, open=False, stage=None), "resume")
@@ -456,6 +497,11 @@ def answer_followup(
     if question_id == CALLBACK_PHONE_QUESTION_ID:
         return FollowupOutcome(replace(state, callback_phone=value), "callback_send", alert=REASON_CALLBACK)
     return FollowupOutcome(state)
+
+
+def callback_withdrawn(state: CrisisState) -> FollowupOutcome:
+    """ "Never mind" at the phone question: no call, the kind "that's OK, 988 any time", then the next step."""
+    return FollowupOutcome(after_callback(replace(state, callback=CALLBACK_DECLINED)), "callback_declined")
 
 
 def callback_done(state: CrisisState) -> CrisisState:

@@ -36,6 +36,7 @@ class EpisodeWords:
     stop: Tuple[str, ...]
     check_clear_no: Tuple[str, ...] = ()
     language_cues: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()  # (language, normalised words)
+    callback_withdraw: Tuple[str, ...] = ()
 
 
 def _phrases(value: Any, where: str) -> Tuple[str, ...]:
@@ -62,6 +63,11 @@ def parse_episode_words(data: Mapping[str, Any]) -> EpisodeWords:
             phrase
             for language in LANGUAGES
             for phrase in _phrases((data.get("check_clear_no") or {}).get(language), f"check_clear_no.{language}")
+        ),
+        callback_withdraw=tuple(
+            phrase
+            for language in LANGUAGES
+            for phrase in _phrases((data.get("callback_withdraw") or {}).get(language), f"callback_withdraw.{language}")
         ),
         language_cues=tuple(
             (language, _phrases((data.get("language_cues") or {}).get(language), f"language_cues.{language}"))
@@ -117,6 +123,13 @@ def is_clear_check_no(text: str, words: EpisodeWords | None = None) -> bool:
     or "no, not really" are not: anything but a clear No escalates."""
     words = words or episode_words()
     return _whole_reply(text) in words.check_clear_no
+
+
+def withdraws_callback(text: str, words: EpisodeWords | None = None) -> bool:
+    """At the call-back phone question: "no", "never mind", "I don't want a call"."""
+    words = words or episode_words()
+    norm = normalize(text)
+    return any(_contains(norm, phrase) for phrase in words.callback_withdraw)
 
 
 def asks_to_resume(text: str, words: EpisodeWords | None = None) -> bool:

@@ -38,6 +38,7 @@ EPISODE_KEYS: tuple[str, ...] = (
     "callback_offer_guidance",
     "callback_offer_options",
     "callback_phone",
+    "callback_phone_guidance",
     "callback_known_phone",
     "callback_known_phone_guidance",
     "callback_known_phone_options",

@@ -41,9 +41,12 @@ async def test_crisis_reply_has_988_and_alerts_staff_once_per_episode(dispatcher
     assert "\n\n" not in reply
     state = CrisisState.from_slot(slots["crisis"])
     assert state.open and state.flagged and "suicidal_thoughts" in state.categories
-    # A second risk message in the same episode: a reply again, but no second alert.
+    # The very same message again in the same episode: a reply again, but no second alert (any other risky
+    # reply alerts: tests/actions/test_crisis_episode.py).
     dispatcher.messages.clear()
-    tracker = make_tracker("i really mean it", intent="crisis", slots={"crisis": slots["crisis"]}, sender="crisis-1")
+    tracker = make_tracker(
+        "I want to kill  myself", intent="crisis", slots={"crisis": slots["crisis"]}, sender="crisis-1"
+    )
     await ActionCrisisResponse().run(dispatcher, tracker, domain)
     assert "988" in dispatcher.messages[0]["text"]
     events = stored_events()
