@@ -310,9 +310,14 @@ def _notifier(settings: Settings) -> Notifier:
     return Notifier.from_settings(NotificationStore(settings.database_url), setup.config, settings)
 
 
+def _stop_during_start_up(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # SIGTERM before the event loop takes over (setting up the stores): a clean stop
+
+
 def main() -> int:
     from bot.settings import handoff_problems, load_settings, refuse_to_start
 
+    signal.signal(signal.SIGTERM, _stop_during_start_up)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     refuse_to_start(handoff_problems(settings))  # plain http to a remote HANDOFF_URL, a weak HANDOFF_SECRET
