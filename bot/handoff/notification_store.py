@@ -5,7 +5,8 @@
   change of settings never notifies it again, and turning notifications on does not flood staff with the
   events the outbox still keeps from before.
 - `outbox_notifications`: one row per event, channel and recipient (its id is `notification_id(...)`), pending
-  until sent, retried with backoff under a lease like outbox events, dead after the horizon (kept for staff).
+  until sent, retried with backoff under a lease like outbox events (the same bot.handoff.leased_queue), dead
+  after the horizon (kept for staff).
 
 The planner reads only the outbox's id, type and priority columns, never an event body: a notification carries
 no health information, so it needs none. `last_error` holds our own short descriptions ("SMTP 451",
@@ -16,23 +17,32 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Dict, Iterable, Optional, Sequence
+from datetime import datetime
+from typing import Callable, Iterable, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.handoff.events import CALLBACK_REQUESTED, CRISIS_ALERT, LEAD_CREATED, format_timestamp
+from bot.handoff.events import CALLBACK_REQUESTED, CRISIS_ALERT, LEAD_CREATED
+from bot.handoff.leased_queue import (
+    DEAD,
+    MAX_ERROR_CHARS,
+    PENDING,
+    LeasedQueue,
+    as_datetime,
+    create_engine,
+    create_tables,
+    epoch,
+)
 from bot.handoff.notifications import PlannedNotification
-from bot.handoff.outbox import _create_engine, outbox_events, priority_for
+from bot.handoff.outbox import outbox_events, priority_for
 
 PLANS_TABLE = "outbox_notification_plans"
 NOTIFICATIONS_TABLE = "outbox_notifications"
-PENDING, SENT, DEAD = "pending", "sent", "dead"
+SENT = "sent"  # the done status; PENDING and DEAD are the leased queue's
 # Every type that can ever be notified (whether it is depends on the settings).
 NOTIFIABLE_TYPES = (CRISIS_ALERT, LEAD_CREATED, CALLBACK_REQUESTED)
 BASELINE_AGE_S = 3600.0
-MAX_ERROR_CHARS = 300
 
 metadata = sa.MetaData()
 notification_plans = sa.Table(
@@ -74,43 +84,22 @@ class NotificationItem:
     created_at: datetime
 
 
-def _epoch(moment: datetime) -> float:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-def _datetime(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
-
-
-def _short_error(error: str) -> str:
-    return " ".join(str(error).split())[:MAX_ERROR_CHARS]
-
-
 Planner = Callable[[str, str], Sequence[PlannedNotification]]
 
 
 class NotificationStore:
     def __init__(self, database_url: str) -> None:
-        self._engine = _create_engine(database_url)
-        self._is_postgres = self._engine.dialect.name == "postgresql"
+        self._engine = create_engine(database_url)
+        self._queue = LeasedQueue(self._engine, notifications, SENT, "sent_at")
         self._create_tables()
 
     def _create_tables(self) -> None:
         first_time = not sa.inspect(self._engine).has_table(PLANS_TABLE)
         # The outbox table too: the planner joins it, and this store may open the database first.
-        for create in (lambda: outbox_events.create(self._engine, checkfirst=True), self._create_own_tables):
-            try:
-                create()
-            except sa.exc.DBAPIError:  # two processes starting together: the loser retries and finds them
-                time.sleep(0.2)
-                create()
+        create_tables(lambda: outbox_events.create(self._engine, checkfirst=True))
+        create_tables(lambda: metadata.create_all(self._engine, checkfirst=True))
         if first_time:
             self._baseline(time.time())
-
-    def _create_own_tables(self) -> None:
-        metadata.create_all(self._engine, checkfirst=True)
 
     def _baseline(self, now: float) -> None:
         """The first start on a database that already has an outbox (an upgrade): events older than
@@ -197,32 +186,16 @@ class NotificationStore:
     def claim_due(self, now: datetime, limit: int = 10, lease_s: float = 60) -> list[NotificationItem]:
         """Pending notifications due at `now`, crisis first, oldest first, each leased for `lease_s` so another
         deliverer skips it (a crashed deliverer's claims come back when the lease ends)."""
-        if limit <= 0:
-            return []
-        at = _epoch(now)
         table = notifications
-        query = (
-            sa.select(
-                table.c.id,
-                table.c.event_id,
-                table.c.event_type,
-                table.c.channel,
-                table.c.recipient,
-                table.c.attempts,
-                table.c.created_at,
-            )
-            .where(table.c.status == PENDING, table.c.next_attempt_at <= at)
-            .order_by(table.c.priority, table.c.created_at, table.c.id)
-            .limit(limit)
+        columns = (
+            table.c.id,
+            table.c.event_id,
+            table.c.event_type,
+            table.c.channel,
+            table.c.recipient,
+            table.c.attempts,
+            table.c.created_at,
         )
-        if self._is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        with self._engine.begin() as conn:
-            rows = conn.execute(query).fetchall()
-            if rows:
-                conn.execute(
-                    table.update().where(table.c.id.in_([row.id for row in rows])).values(next_attempt_at=at + lease_s)
-                )
         return [
             NotificationItem(
                 id=row.id,
@@ -231,58 +204,25 @@ class NotificationStore:
                 channel=row.channel,
                 recipient=row.recipient,
                 attempts=row.attempts,
-                created_at=_datetime(row.created_at),
+                created_at=as_datetime(row.created_at),
             )
-            for row in rows
+            for row in self._queue.claim_due(now, limit, lease_s, columns)
         ]
 
     def release(self, ids: Iterable[str], next_attempt_at: datetime) -> None:
         """Give back claimed notifications that were not tried (shutdown, their server already unreachable)."""
-        ids = list(ids)
-        if not ids:
-            return
-        with self._engine.begin() as conn:
-            conn.execute(
-                notifications.update()
-                .where(notifications.c.id.in_(ids), notifications.c.status == PENDING)
-                .values(next_attempt_at=_epoch(next_attempt_at))
-            )
+        self._queue.release(ids, next_attempt_at)
 
     def mark_sent(self, notification_id: str, now: datetime, provider_id: Optional[str] = None) -> None:
         # Also from dead: it did go out, which is what staff need to know.
-        with self._engine.begin() as conn:
-            conn.execute(
-                notifications.update()
-                .where(notifications.c.id == notification_id, notifications.c.status != SENT)
-                .values(
-                    status=SENT,
-                    sent_at=_epoch(now),
-                    attempts=notifications.c.attempts + 1,
-                    last_error=None,
-                    provider_id=(provider_id or None) and provider_id[:64],
-                )
-            )
+        self._queue.mark_done(notification_id, now, provider_id=(provider_id or None) and provider_id[:64])
 
     def mark_failed(self, notification_id: str, error: str, next_attempt_at: datetime) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(
-                notifications.update()
-                .where(notifications.c.id == notification_id, notifications.c.status == PENDING)
-                .values(
-                    attempts=notifications.c.attempts + 1,
-                    last_error=_short_error(error),
-                    next_attempt_at=_epoch(next_attempt_at),
-                )
-            )
+        self._queue.mark_failed(notification_id, error, next_attempt_at)
 
     def mark_dead(self, notification_id: str, error: str) -> None:
         """Stop retrying (the last attempt failed past the horizon). The row stays for staff."""
-        with self._engine.begin() as conn:
-            conn.execute(
-                notifications.update()
-                .where(notifications.c.id == notification_id, notifications.c.status == PENDING)
-                .values(status=DEAD, attempts=notifications.c.attempts + 1, last_error=_short_error(error))
-            )
+        self._queue.mark_dead(notification_id, error)
 
     # --- staff view and retention ---------------------------------------------------------------------------
 
@@ -290,67 +230,44 @@ class NotificationStore:
         """{"pending": n, "sent": n, "dead": n, "oldest_pending_age_s": x, "crisis_pending": n}."""
         table = notifications
         with self._engine.begin() as conn:
-            rows = conn.execute(sa.select(table.c.status, sa.func.count()).group_by(table.c.status)).fetchall()
-            counts: Dict[str, int] = {str(status): int(count) for status, count in rows}
-            oldest: Optional[float] = conn.execute(
-                sa.select(sa.func.min(table.c.created_at)).where(table.c.status == PENDING)
-            ).scalar()
+            counts = self._queue.status_counts(conn)
+            oldest_age_s = self._queue.oldest_pending_age_s(conn)
             crisis_pending = conn.execute(
                 sa.select(sa.func.count()).where(table.c.status == PENDING, table.c.event_type == CRISIS_ALERT)
             ).scalar()
         return {
-            PENDING: int(counts.get(PENDING, 0)),
-            SENT: int(counts.get(SENT, 0)),
-            DEAD: int(counts.get(DEAD, 0)),
+            PENDING: counts[PENDING],
+            SENT: counts[SENT],
+            DEAD: counts[DEAD],
             "crisis_pending": int(crisis_pending or 0),
-            "oldest_pending_age_s": max(0.0, time.time() - oldest) if oldest is not None else 0.0,
+            "oldest_pending_age_s": oldest_age_s,
         }
 
     def list_dead(self, limit: int = 100) -> list[dict]:
         """Dead notifications for staff, oldest first: id, event_id, event_type, channel, created_at, attempts,
         last_error (no recipient: the list is for seeing that a channel failed, not who was not told)."""
         table = notifications
-        query = (
-            sa.select(
-                table.c.id,
-                table.c.event_id,
-                table.c.event_type,
-                table.c.channel,
-                table.c.created_at,
-                table.c.attempts,
-                table.c.last_error,
-            )
-            .where(table.c.status == DEAD)
-            .order_by(table.c.created_at, table.c.id)
-            .limit(max(0, int(limit)))
+        columns = (
+            table.c.id,
+            table.c.event_id,
+            table.c.event_type,
+            table.c.channel,
+            table.c.created_at,
+            table.c.attempts,
+            table.c.last_error,
         )
-        with self._engine.begin() as conn:
-            rows = conn.execute(query).fetchall()
-        return [
-            {
-                "id": row.id,
-                "event_id": row.event_id,
-                "event_type": row.event_type,
-                "channel": row.channel,
-                "created_at": format_timestamp(_datetime(row.created_at)),
-                "attempts": row.attempts,
-                "last_error": row.last_error,
-            }
-            for row in rows
-        ]
+        return self._queue.list_dead(columns, limit)
 
     def purge(self, before: datetime) -> int:
         """Delete notifications sent before `before`, and the plan records of events the outbox no longer holds
         that have no notification left. Pending and dead notifications stay. Returns the rows removed."""
         with self._engine.begin() as conn:
-            sent = conn.execute(
-                notifications.delete().where(notifications.c.status == SENT, notifications.c.sent_at < _epoch(before))
-            )
+            sent = self._queue.purge_done(conn, before)
             plans = conn.execute(
                 notification_plans.delete().where(
-                    notification_plans.c.planned_at < _epoch(before),
+                    notification_plans.c.planned_at < epoch(before),
                     ~sa.exists().where(outbox_events.c.id == notification_plans.c.event_id),
                     ~sa.exists().where(notifications.c.event_id == notification_plans.c.event_id),
                 )
             )
-        return int(sent.rowcount or 0) + int(plans.rowcount or 0)
+        return sent + int(plans.rowcount or 0)

@@ -165,9 +165,9 @@ def test_a_failed_statement_never_carries_the_event_body_in_its_text(tmp_path, s
 @pytest.mark.skipif(postgres_reason() is not None, reason="PostgreSQL unavailable")
 def test_postgres_engine_hides_parameters_but_its_server_message_may_echo_them():
     """Why the writer logs only the exception's type: PostgreSQL's own message can quote a bound value."""
-    from bot.handoff.outbox import _create_engine
+    from bot.handoff.leased_queue import create_engine
 
-    engine = _create_engine("postgresql://postgres@127.0.0.1:5432/test")
+    engine = create_engine("postgresql://postgres@127.0.0.1:5432/test")
     try:
         with pytest.raises(sa.exc.DBAPIError) as info, engine.connect() as conn:
             conn.execute(sa.text("SELECT CAST(:value AS integer)"), {"value": VISITOR_TEXT})
