@@ -87,6 +87,18 @@ def _configure_sqlite(engine: sa.engine.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def retry_columns() -> list[sa.Column]:
+    """New columns each call (a Column belongs to one table): created_at (the dead horizon counts from here),
+    next_attempt_at, attempts, last_error, status, in the order the existing tables were made with."""
+    return [
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("next_attempt_at", sa.Float, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("last_error", sa.String(MAX_ERROR_CHARS), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+    ]
+
+
 def create_tables(create: Callable[[], None]) -> None:
     """Run `create` (a checkfirst create). Two processes starting together may both see "no table" and race;
     the loser retries and finds it."""

@@ -26,13 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from bot.handoff.events import CALLBACK_REQUESTED, CRISIS_ALERT, LEAD_CREATED
 from bot.handoff.leased_queue import (
     DEAD,
-    MAX_ERROR_CHARS,
     PENDING,
     LeasedQueue,
     as_datetime,
     create_engine,
     create_tables,
     epoch,
+    retry_columns,
 )
 from bot.handoff.notifications import PlannedNotification
 from bot.handoff.outbox import outbox_events, priority_for
@@ -62,11 +62,7 @@ notifications = sa.Table(
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("recipient", sa.String(320), nullable=False),
     sa.Column("priority", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),  # when planned; the dead horizon counts from here
-    sa.Column("next_attempt_at", sa.Float, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("last_error", sa.String(MAX_ERROR_CHARS), nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),
+    *retry_columns(),  # created_at (when planned), next_attempt_at, attempts, last_error, status
     sa.Column("sent_at", sa.Float, nullable=True),
     sa.Column("provider_id", sa.String(64), nullable=True),  # Twilio's message SID, for tracing with Twilio
     sa.Index("ix_outbox_notifications_due", "status", "priority", "next_attempt_at"),

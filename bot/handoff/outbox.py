@@ -25,12 +25,12 @@ from sqlalchemy.exc import IntegrityError
 from bot.handoff.events import CRISIS_ALERT, validate_event
 from bot.handoff.leased_queue import (
     DEAD,
-    MAX_ERROR_CHARS,
     PENDING,
     LeasedQueue,
     as_datetime,
     create_engine,
     create_tables,
+    retry_columns,
 )
 from bot.handoff.signing import encode_event
 
@@ -47,11 +47,7 @@ outbox_events = sa.Table(
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("priority", sa.Integer, nullable=False),
     sa.Column("body", sa.LargeBinary, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),  # when enqueued; the dead horizon counts from here
-    sa.Column("next_attempt_at", sa.Float, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("last_error", sa.String(MAX_ERROR_CHARS), nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),
+    *retry_columns(),  # created_at (when enqueued), next_attempt_at, attempts, last_error, status
     sa.Column("delivered_at", sa.Float, nullable=True),
     sa.Index("ix_outbox_events_due", "status", "priority", "next_attempt_at"),
 )
