@@ -14,12 +14,11 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable, Optional
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import aiohttp
 
-from bot.handoff.backoff import next_delay
 from bot.handoff.events import CRISIS_ALERT
 from bot.handoff.notification_store import NotificationStore
 from bot.handoff.notifications import notification_setup, off_reason
@@ -28,14 +27,13 @@ from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
 from services.notifications import Notifier
 from services.notifications import describe as describe_notifications
 from services.notifications import run_retention as run_notification_retention
+from services.retry_worker import RETENTION_INTERVAL_S, RetryWorker, retry_settings, run_periodic
+from services.retry_worker import utcnow as _utcnow
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 USER_AGENT = "haven-prescreen/1"
-DEFAULT_BATCH_SIZE = 10
-# After this many consecutive failures of the loop itself (e.g. database unreachable) stop growing the pause.
-MAX_LOOP_PAUSE_S = 30.0
 
 logger = logging.getLogger("services.deliverer")  # also when run as __main__
 
@@ -44,60 +42,28 @@ class ReceiverUnreachable(Exception):
     """Timeout or connection error: the rest of a batch would fail the same way."""
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class Deliverer:
+class Deliverer(RetryWorker):
     @classmethod
     def from_settings(cls, outbox: Outbox, settings: Settings) -> Deliverer:
         """The deliverer `make run` uses: HANDOFF_URL (or the bundled inbox), its secret, timeouts and backoff."""
-        return cls(
-            outbox,
-            settings.delivery_url,
-            settings.handoff_secret,
-            timeout_s=settings.handoff_timeout_s,
-            dead_after_s=settings.handoff_dead_after_s,
-            backoff_cap_s=settings.handoff_backoff_cap_s,
-            crisis_backoff_cap_s=min(30.0, settings.handoff_backoff_cap_s),
-        )
+        return cls(outbox, settings.delivery_url, settings.handoff_secret, **retry_settings(settings))
 
     def __init__(
         self,
         outbox: Outbox,
         url: str,
         secret: str,
-        *,
-        timeout_s: float,
-        dead_after_s: float,
-        poll_interval_s: float = 0.5,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        backoff_base_s: float = 1.0,
-        backoff_cap_s: float = 300.0,
-        crisis_backoff_cap_s: float = 30.0,
-        clock: Callable[[], datetime] = _utcnow,
+        **timing: Any,
     ) -> None:
+        """`timing`: RetryWorker's keyword arguments (timeout_s and dead_after_s, the rest have defaults)."""
         if not url:
             raise ValueError("a delivery URL is required")
         if not secret:
             raise ValueError("a signing secret is required: receivers reject unsigned events")
-        if timeout_s <= 0 or dead_after_s <= 0 or poll_interval_s <= 0 or batch_size <= 0:
-            raise ValueError("timeout_s, dead_after_s, poll_interval_s and batch_size must be positive")
+        super().__init__(**timing)
         self.outbox = outbox
         self.url = url
         self._secret = secret
-        self.timeout_s = timeout_s
-        self.dead_after_s = dead_after_s
-        self.poll_interval_s = poll_interval_s
-        self.batch_size = batch_size
-        self.backoff_base_s = backoff_base_s
-        self.backoff_cap_s = backoff_cap_s
-        # Someone may be at risk: after an outage a crisis alert should wait seconds, not minutes.
-        self.crisis_backoff_cap_s = min(crisis_backoff_cap_s, backoff_cap_s)
-        self._clock = clock
-        # A claim must outlive the whole batch (each POST ends by timeout_s), or a second deliverer could post
-        # the same event meanwhile; two spare timeouts cover the database calls around the POSTs.
-        self.lease_s = timeout_s * (batch_size + 2)
         self._session: Optional[aiohttp.ClientSession] = None
         self._wake: Optional[asyncio.Event] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -131,28 +97,16 @@ class Deliverer:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._stop = stop
-        failures = 0
         try:
             async with self._new_session() as session:
                 self._session = session
-                while not stop.is_set():
-                    try:
-                        delivered = await self._deliver_batch(session)
-                        failures = 0
-                    except Exception as exc:  # noqa: BLE001 - database trouble: keep the loop alive and retry
-                        failures += 1
-                        delivered = 0
-                        logger.warning("handoff deliverer loop error (%s); retrying", type(exc).__name__)
-                    if stop.is_set():
-                        break
-                    if delivered and failures == 0:
-                        continue  # there may be more due right now
-                    pause = (
-                        min(self.poll_interval_s * (2 ** min(failures, 6)), MAX_LOOP_PAUSE_S)
-                        if failures
-                        else self.poll_interval_s
-                    )
-                    await self._sleep(pause, stop)
+                await self.run_loop(
+                    stop,
+                    lambda: self._deliver_batch(session),
+                    lambda pause: self._sleep(pause, stop),
+                    logger,
+                    "handoff deliverer",
+                )
         finally:
             self._session = None
             self._wake = None
@@ -200,8 +154,7 @@ class Deliverer:
         return delivered
 
     def _delay(self, item: OutboxItem) -> float:
-        cap = self.crisis_backoff_cap_s if item.type == CRISIS_ALERT else self.backoff_cap_s
-        return next_delay(item.attempts + 1, base=self.backoff_base_s, cap=cap)
+        return self.retry_delay(item.attempts, item.type == CRISIS_ALERT)
 
     async def _deliver_one(self, session: aiohttp.ClientSession, item: OutboxItem) -> bool:
         """POST one event and record the outcome. Raises ReceiverUnreachable after recording a failure."""
@@ -211,8 +164,8 @@ class Deliverer:
             await asyncio.to_thread(self.outbox.mark_delivered, item.id, now)
             logger.info("handoff delivered id=%s type=%s attempt=%d", item.id, item.type, item.attempts + 1)
             return True
-        horizon = item.created_at + timedelta(seconds=self.dead_after_s)
-        if now >= horizon:
+        retry_at = self.retry_at(now, item.created_at, item.attempts, item.type == CRISIS_ALERT)
+        if retry_at is None:
             await asyncio.to_thread(self.outbox.mark_dead, item.id, error)
             logger.error(
                 "handoff event dead after %d attempts id=%s type=%s last_error=%s",
@@ -222,8 +175,6 @@ class Deliverer:
                 error,
             )
         else:
-            # The last retry lands on the horizon itself, so "dead" always follows a real final attempt.
-            retry_at = min(now + timedelta(seconds=self._delay(item)), horizon)
             await asyncio.to_thread(self.outbox.mark_failed, item.id, error, retry_at)
             logger.warning(
                 "handoff delivery failed id=%s type=%s attempt=%d error=%s",
@@ -258,8 +209,6 @@ class Deliverer:
 
 # --- standalone process -------------------------------------------------------------------------------------
 
-RETENTION_INTERVAL_S = 3600.0
-
 
 def purge_delivered(outbox: Outbox, retention_days: float, now: datetime) -> int:
     """Delete events delivered more than `retention_days` before `now`: the receiver has them, and their bodies
@@ -275,17 +224,14 @@ async def run_retention(
     clock: Callable[[], datetime] = _utcnow,
 ) -> None:
     """Purge now, then every `interval_s`, until `stop` is set. Counts only in the log; errors retry next round."""
-    while not stop.is_set():
-        try:
-            removed = await asyncio.to_thread(purge_delivered, outbox, retention_days, clock())
-            if removed:
-                logger.info("retention: removed %d delivered outbox events", removed)
-        except Exception as exc:  # noqa: BLE001 - keep delivering; try again next round
-            logger.warning("outbox retention purge failed (%s)", type(exc).__name__)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
-        except asyncio.TimeoutError:
-            pass
+    await run_periodic(
+        lambda: purge_delivered(outbox, retention_days, clock()),
+        stop,
+        interval_s,
+        logger,
+        "retention: removed %d delivered outbox events",
+        "outbox retention purge failed (%s)",
+    )
 
 
 async def _serve(deliverer: Deliverer, retention_days: float, notifier: Optional[Notifier] = None) -> None:

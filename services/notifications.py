@@ -20,14 +20,13 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Callable, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
 
 import aiohttp
 
-from bot.handoff.backoff import next_delay
 from bot.handoff.events import CRISIS_ALERT
 from bot.handoff.notification_store import NOTIFIABLE_TYPES, NotificationItem, NotificationStore
 from bot.handoff.notifications import (
@@ -43,6 +42,8 @@ from bot.handoff.notifications import (
     plan,
     recipient_tag,
 )
+from services.retry_worker import RETENTION_INTERVAL_S, RetryWorker, retry_settings, run_periodic, wait_for_stop
+from services.retry_worker import utcnow as _utcnow
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -50,16 +51,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("services.notifications")
 
 USER_AGENT = "haven-prescreen/1"
-DEFAULT_BATCH_SIZE = 10
 PLAN_BATCH_SIZE = 50
-MAX_LOOP_PAUSE_S = 30.0
 # Every type that can ever be notified is planned, also while it is not notified (a plan with no
 # notifications): turning NOTIFY_LEADS or a channel on later does not send staff a week of old items.
 PLANNED_TYPES = NOTIFIABLE_TYPES
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -223,49 +218,23 @@ def senders_for(config: NotificationConfig, timeout_s: float) -> dict[str, Sende
     return senders
 
 
-class Notifier:
+class Notifier(RetryWorker):
     @classmethod
     def from_settings(cls, store: NotificationStore, config: NotificationConfig, settings: Settings) -> Notifier:
-        return cls(
-            store,
-            config,
-            senders_for(config, settings.handoff_timeout_s),
-            timeout_s=settings.handoff_timeout_s,
-            dead_after_s=settings.handoff_dead_after_s,
-            backoff_cap_s=settings.handoff_backoff_cap_s,
-            crisis_backoff_cap_s=min(30.0, settings.handoff_backoff_cap_s),
-        )
+        return cls(store, config, senders_for(config, settings.handoff_timeout_s), **retry_settings(settings))
 
     def __init__(
         self,
         store: NotificationStore,
         config: NotificationConfig,
         senders: Mapping[str, Sender],
-        *,
-        timeout_s: float,
-        dead_after_s: float,
-        poll_interval_s: float = 0.5,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        backoff_base_s: float = 1.0,
-        backoff_cap_s: float = 300.0,
-        crisis_backoff_cap_s: float = 30.0,
-        clock: Callable[[], datetime] = _utcnow,
+        **timing: Any,
     ) -> None:
-        if timeout_s <= 0 or dead_after_s <= 0 or poll_interval_s <= 0 or batch_size <= 0:
-            raise ValueError("timeout_s, dead_after_s, poll_interval_s and batch_size must be positive")
+        """`timing`: RetryWorker's keyword arguments (timeout_s and dead_after_s, the rest have defaults)."""
+        super().__init__(**timing)
         self.store = store
         self.config = config
         self.senders = dict(senders)
-        self.timeout_s = timeout_s
-        self.dead_after_s = dead_after_s
-        self.poll_interval_s = poll_interval_s
-        self.batch_size = batch_size
-        self.backoff_base_s = backoff_base_s
-        self.backoff_cap_s = backoff_cap_s
-        self.crisis_backoff_cap_s = min(crisis_backoff_cap_s, backoff_cap_s)
-        self._clock = clock
-        # As in the deliverer: a claim outlives the whole batch (each send ends by its timeout).
-        self.lease_s = timeout_s * (batch_size + 2)
 
     def _planner(self, event_id: str, event_type: str) -> list:
         return plan(event_id, event_type, self.config)
@@ -299,30 +268,13 @@ class Notifier:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Plan and send until `stop` is set; a send in flight is finished first. Never raises on send errors."""
-        failures = 0
+
+        async def step() -> int:
+            await self.plan_once()
+            return await self.send_once(stop)
+
         try:
-            while not stop.is_set():
-                try:
-                    await self.plan_once()
-                    sent = await self.send_once(stop)
-                    failures = 0
-                except Exception as exc:  # noqa: BLE001 - database trouble: keep the loop alive and retry
-                    failures += 1
-                    sent = 0
-                    logger.warning("notification loop error (%s); retrying", type(exc).__name__)
-                if stop.is_set():
-                    break
-                if sent and failures == 0:
-                    continue
-                pause = (
-                    min(self.poll_interval_s * (2 ** min(failures, 6)), MAX_LOOP_PAUSE_S)
-                    if failures
-                    else self.poll_interval_s
-                )
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
-                except asyncio.TimeoutError:
-                    pass
+            await self.run_loop(stop, step, lambda pause: wait_for_stop(stop, pause), logger, "notification")
         finally:
             await self.close()
 
@@ -332,8 +284,7 @@ class Notifier:
             await sender.close()
 
     def _delay(self, item: NotificationItem) -> float:
-        cap = self.crisis_backoff_cap_s if item.event_type == CRISIS_ALERT else self.backoff_cap_s
-        return next_delay(item.attempts + 1, base=self.backoff_base_s, cap=cap)
+        return self.retry_delay(item.attempts, item.event_type == CRISIS_ALERT)
 
     async def _send_one(self, item: NotificationItem) -> SendResult:
         sender = self.senders.get(item.channel)
@@ -357,8 +308,8 @@ class Notifier:
                 item.attempts + 1,
             )
             return result
-        horizon = item.created_at + timedelta(seconds=self.dead_after_s)
-        if now >= horizon:
+        retry_at = self.retry_at(now, item.created_at, item.attempts, item.event_type == CRISIS_ALERT)
+        if retry_at is None:
             await asyncio.to_thread(self.store.mark_dead, item.id, result.error)
             logger.error(
                 "notification dead after %d attempts id=%s type=%s channel=%s to=%s last_error=%s",
@@ -370,7 +321,6 @@ class Notifier:
                 result.error,
             )
         else:
-            retry_at = min(now + timedelta(seconds=self._delay(item)), horizon)
             await asyncio.to_thread(self.store.mark_failed, item.id, result.error, retry_at)
             logger.warning(
                 "notification failed id=%s type=%s channel=%s to=%s attempt=%d error=%s",
@@ -386,8 +336,6 @@ class Notifier:
 
 # --- retention -----------------------------------------------------------------------------------------------
 
-RETENTION_INTERVAL_S = 3600.0
-
 
 async def run_retention(
     store: NotificationStore,
@@ -398,17 +346,14 @@ async def run_retention(
 ) -> None:
     """Purge sent notifications (and spent plan records) older than `retention_days`, now and every
     `interval_s`, like the outbox's own retention. Pending and dead ones stay."""
-    while not stop.is_set():
-        try:
-            removed = await asyncio.to_thread(store.purge, clock() - timedelta(days=retention_days))
-            if removed:
-                logger.info("retention: removed %d notification records", removed)
-        except Exception as exc:  # noqa: BLE001 - keep sending; try again next round
-            logger.warning("notification retention purge failed (%s)", type(exc).__name__)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
-        except asyncio.TimeoutError:
-            pass
+    await run_periodic(
+        lambda: store.purge(clock() - timedelta(days=retention_days)),
+        stop,
+        interval_s,
+        logger,
+        "retention: removed %d notification records",
+        "notification retention purge failed (%s)",
+    )
 
 
 def describe(config: NotificationConfig) -> str:
