@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, TypeVar
 from urllib.parse import quote
 
 import pytest
@@ -21,6 +21,26 @@ from bot.handoff.outbox import outbox_events
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# Every setting of the staff notifications (docs/notifications.md): each is read and documented
+# (tests/bot/handoff/test_notifications.py), and a deliverer process under test starts without any of them
+# from the developer's environment (tests/services/deliverer/test_notifications_process.py).
+NOTIFICATION_SETTINGS = (
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_STARTTLS",
+    "SMTP_SSL",
+    "ALERT_EMAIL_FROM",
+    "ALERT_EMAIL_TO",
+    "ALERT_SMS_TO",
+    "ALERT_SMS_FROM",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_BASE",
+    "NOTIFY_LEADS",
+    "INBOX_PUBLIC_URL",
+)
 # As strong as the deliverer and the inbox demand at start (32 random bytes; bot/settings.py secret_problem).
 SECRET = "test-secret-not-for-production-Hq7Lx2Pw9Rk4Mz8Tn3Vb6"
 
@@ -142,6 +162,52 @@ def stored_events(database_url: str) -> list[dict]:
     return [json.loads(row.body) for row in stored_rows(database_url)]
 
 
+_Server = TypeVar("_Server", bound="LoopbackServer")
+
+
+class LoopbackServer:
+    """A real aiohttp server on 127.0.0.1:`port` run by its own event loop in its own thread (so sync and async
+    tests both use it). A subclass (a dataclass with a `port` field) adds its routes in `_routes`. `start()`
+    opens the port, `stop()` closes the listening socket so clients get connection refused (start() opens it
+    again on the same port), `close()` also ends the thread."""
+
+    port: int
+
+    def __post_init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._runner: Optional[web.AppRunner] = None
+        self._lock = threading.Lock()
+
+    def _routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    async def _start(self) -> None:
+        app = web.Application()
+        self._routes(app)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
+
+    async def _stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def start(self: _Server) -> _Server:
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+
+    def close(self) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
 @dataclass
 class Received:
     key: str
@@ -152,9 +218,9 @@ class Received:
 
 
 @dataclass
-class Receiver:
-    """A real aiohttp server on loopback in its own thread. `status` is what it answers; `stop()` closes the
-    listening socket so clients get connection refused; `start()` opens it again on the same port."""
+class Receiver(LoopbackServer):
+    """The handoff receiver (POST /api/events, signature checked). `status` is what it answers; `stop()` closes
+    the listening socket so clients get connection refused; `start()` opens it again on the same port."""
 
     secret: str = SECRET
     port: int = field(default_factory=free_port)
@@ -163,13 +229,6 @@ class Receiver:
     received: list = field(default_factory=list)  # every request with a valid signature
     rejected: int = 0  # requests with a bad or missing signature
     requests: int = 0  # every request, including the ones answered with an error
-
-    def __post_init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self._runner: Optional[web.AppRunner] = None
-        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -199,29 +258,8 @@ class Receiver:
             )
         return web.Response(status=self.status)
 
-    async def _start(self) -> None:
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_post("/api/events", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
-
-    async def _stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def start(self) -> Receiver:
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
-
-    def close(self) -> None:
-        self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
 
     def keys(self) -> list:
         with self._lock:

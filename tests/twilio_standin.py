@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Optional
 
 from aiohttp import web
 
-from tests.handoff_fixtures import free_port
+from tests.handoff_fixtures import LoopbackServer, free_port
 
 TWILIO_SID = "AC" + "0123456789abcdef" * 2
 TWILIO_TOKEN = "twilio-test-token-not-for-production"
@@ -30,7 +29,7 @@ class SentSms:
 
 
 @dataclass
-class TwilioStandIn:
+class TwilioStandIn(LoopbackServer):
     """POST /2010-04-01/Accounts/{sid}/Messages.json as Twilio answers it: 401 without the account's basic auth,
     400 with Twilio's error code for a missing or malformed field, else 201 and the message resource. `status`
     forces another answer (e.g. 503); `stop()` closes the port; `delay_s` slows every answer."""
@@ -43,13 +42,6 @@ class TwilioStandIn:
     sent: list = field(default_factory=list)
     requests: int = 0
     unauthorized: int = 0
-
-    def __post_init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self._runner: Optional[web.AppRunner] = None
-        self._lock = threading.Lock()
 
     @property
     def base(self) -> str:
@@ -88,29 +80,8 @@ class TwilioStandIn:
             self.sent.append(SentSms(to=to, sender_field=sender_field, sender=sender, body=body, sid=sid))
         return web.json_response({"sid": sid, "status": "queued", "to": to, "body": body}, status=201)
 
-    async def _start(self) -> None:
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
-
-    async def _stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def start(self) -> TwilioStandIn:
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
-
-    def close(self) -> None:
-        self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
 
     def messages(self) -> list:
         with self._lock:

@@ -22,6 +22,7 @@ from bot.handoff.notifications import (
 )
 from bot.readability import flesch_kincaid_grade
 from bot.settings import Settings
+from tests.handoff_fixtures import NOTIFICATION_SETTINGS
 
 SID = "AC" + "0" * 32
 EVENT_ID = "6f1c2b9e-3a7d-5e21-9c44-0b8a7d6e5f10"
@@ -199,24 +200,6 @@ def test_texts_are_plain_words_one_sms_and_carry_only_the_link(event_type):
 def test_message_id_is_derived_from_the_notification_id_and_the_senders_domain():
     assert message_id("abc", "alerts@haven.example") == "<abc@haven.example>"
     assert message_id("abc", "no-at-sign") == "<abc@haven-prescreen.invalid>"
-
-
-NOTIFICATION_SETTINGS = (
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_USERNAME",
-    "SMTP_PASSWORD",
-    "SMTP_STARTTLS",
-    "SMTP_SSL",
-    "ALERT_EMAIL_FROM",
-    "ALERT_EMAIL_TO",
-    "ALERT_SMS_TO",
-    "ALERT_SMS_FROM",
-    "TWILIO_ACCOUNT_SID",
-    "TWILIO_API_BASE",
-    "NOTIFY_LEADS",
-    "INBOX_PUBLIC_URL",
-)
 
 
 def test_every_notification_setting_is_read_and_documented():

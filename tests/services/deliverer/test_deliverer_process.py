@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Mapping, Optional
 
 from bot.handoff.outbox import Outbox
 from tests.handoff_fixtures import SECRET, make_crisis_event, make_lead_event
@@ -18,17 +19,27 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DUPLICATES: dict = {}
 
 
-def start_deliverer(database_url: str, url: str, data_dir: Path, timeout_s: float = 0.3) -> subprocess.Popen:
+def start_deliverer(
+    database_url: str,
+    url: str,
+    data_dir: Path,
+    timeout_s: float = 0.3,
+    base_env: Optional[Mapping[str, str]] = None,
+    **extra_env: str,
+) -> subprocess.Popen:
+    """`python -m services.deliverer` on this database and receiver, in `base_env` (os.environ by default) with
+    `extra_env` on top; output piped."""
     # a short timeout keeps the lease (timeout x (batch + 2)) short, so the restart needn't wait long
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        HANDOFF_URL=url,
-        HANDOFF_SECRET=SECRET,
-        DATA_DIR=str(data_dir),
-        HANDOFF_TIMEOUT_S=str(timeout_s),
-        PYTHONUNBUFFERED="1",
-    )
+    env = {
+        **(os.environ if base_env is None else base_env),
+        "DATABASE_URL": database_url,
+        "HANDOFF_URL": url,
+        "HANDOFF_SECRET": SECRET,
+        "DATA_DIR": str(data_dir),
+        "HANDOFF_TIMEOUT_S": str(timeout_s),
+        "PYTHONUNBUFFERED": "1",
+        **extra_env,
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "services.deliverer"],
         cwd=PROJECT_ROOT,

@@ -71,20 +71,6 @@ def callback_event(n: int = 0) -> dict:
 
 
 @pytest.fixture
-def smtp_server():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def twilio():
-    server = TwilioStandIn().start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def stores(database_url):
     outbox = Outbox(database_url)
     store = NotificationStore(database_url)

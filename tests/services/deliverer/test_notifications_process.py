@@ -7,60 +7,26 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from bot.handoff.notification_store import NotificationStore
 from bot.handoff.outbox import Outbox
-from tests.handoff_fixtures import SECRET
+from tests.handoff_fixtures import NOTIFICATION_SETTINGS
 from tests.services.deliverer.notify_servers import TWILIO_SID, TWILIO_TOKEN, SmtpServer, TwilioStandIn
-from tests.services.deliverer.test_deliverer_process import wait_until
+from tests.services.deliverer.test_deliverer_process import start_deliverer, wait_until
 from tests.services.deliverer.test_notifications import VISITOR_NAME, VISITOR_PHONE, VISITOR_TEXT, crisis_event
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-NOTIFY_VARIABLES = (
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_USERNAME",
-    "SMTP_PASSWORD",
-    "SMTP_STARTTLS",
-    "SMTP_SSL",
-    "ALERT_EMAIL_FROM",
-    "ALERT_EMAIL_TO",
-    "ALERT_SMS_TO",
-    "ALERT_SMS_FROM",
-    "TWILIO_ACCOUNT_SID",
-    "TWILIO_AUTH_TOKEN",
-    "TWILIO_API_BASE",
-    "NOTIFY_LEADS",
-    "INBOX_PUBLIC_URL",
-)
 STAFF_EMAIL = "oncall@haven.example"
 STAFF_PHONE = "+18185550100"
 
 
 def start(database_url: str, url: str, data_dir: Path, **notify_env: str) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if key not in NOTIFY_VARIABLES}
-    env.update(
-        DATABASE_URL=database_url,
-        HANDOFF_URL=url,
-        HANDOFF_SECRET=SECRET,
-        DATA_DIR=str(data_dir),
-        HANDOFF_TIMEOUT_S="0.5",  # a short lease (timeout x (batch + 2)) so a restart needn't wait long
-        PYTHONUNBUFFERED="1",
-        **notify_env,
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.deliverer"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    """The deliverer with only `notify_env`'s notification settings (none from the developer's environment)."""
+    env = {key: value for key, value in os.environ.items() if key not in NOTIFICATION_SETTINGS}
+    return start_deliverer(database_url, url, data_dir, timeout_s=0.5, base_env=env, **notify_env)
 
 
 def has_table(database_url: str, name: str) -> bool:
@@ -92,20 +58,6 @@ def both_channels(smtp: SmtpServer, twilio: TwilioStandIn) -> dict:
         TWILIO_API_BASE=twilio.base,
         INBOX_PUBLIC_URL="https://staff.haven.example",
     )
-
-
-@pytest.fixture
-def smtp_server():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def twilio():
-    server = TwilioStandIn().start()
-    yield server
-    server.close()
 
 
 def test_without_settings_notifications_are_off_with_one_info_line(tmp_path, receiver):
