@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.e2e.stack import SECRET, TWILIO_AUTH_TOKEN, Receiver, Stack, free_port
+from tests.e2e.stack import SECRET, TWILIO_AUTH_TOKEN, Receiver
+from tests.e2e.stack_helpers import MODEL, running_stack
 from tests.twilio_standin import TWILIO_SID, TwilioStandIn
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "current.tar.gz"
+__all__ = ["MODEL"]  # the e2e modules' name for the trained model (tests/e2e/stack_helpers.py)
 
 
 # Staff notifications by SMS go to a loopback stand-in for Twilio's API (docs/notifications.md).
@@ -24,27 +23,12 @@ def staff_sms():
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, staff_sms: TwilioStandIn):
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train` (make test does it first)")
-    receiver = Receiver(SECRET)
-    receiver.start()
-    data_dir = tmp_path_factory.mktemp("stack-data")
-    running = Stack(
-        rasa_port=free_port(),
-        action_port=free_port(),
-        inbox_port=free_port(),
-        data_dir=data_dir,
-        receiver=receiver,
-        log_path=data_dir / "stack.log",
-        extra_env={
-            "ALERT_SMS_TO": STAFF_PHONE,
-            "ALERT_SMS_FROM": "+18185550199",
-            "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_API_BASE": staff_sms.base,
-            "INBOX_PUBLIC_URL": INBOX_PUBLIC_URL,
-        },
-    )
-    running.start()
-    yield running
-    running.stop()
-    receiver.stop()
+    extra_env = {
+        "ALERT_SMS_TO": STAFF_PHONE,
+        "ALERT_SMS_FROM": "+18185550199",
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_API_BASE": staff_sms.base,
+        "INBOX_PUBLIC_URL": INBOX_PUBLIC_URL,
+    }
+    with running_stack(tmp_path_factory.mktemp("stack-data"), Receiver(SECRET), extra_env) as running:
+        yield running

@@ -14,7 +14,8 @@ import urllib.request
 import pytest
 
 from services.inbox.passwords import hash_password
-from tests.e2e.stack import SECRET, Receiver, Stack, free_port, http_status
+from tests.e2e.stack import SECRET, Receiver, http_status
+from tests.e2e.stack_helpers import local_stack, running_stack
 from tests.e2e.test_screening_e2e import QUALIFIED_CLICKER
 from tests.e2e.visitor import Visitor
 
@@ -27,25 +28,15 @@ XSS_NAME = "<script>alert(1)</script>"
 def inbox_stack(tmp_path_factory):
     """A second stack on embedded defaults: no HANDOFF_URL, so events go to the bundled inbox."""
     receiver = Receiver(SECRET)  # never started: nothing must be sent anywhere but the inbox
-    data_dir = tmp_path_factory.mktemp("inbox-stack")
-    stack = Stack(
-        rasa_port=free_port(),
-        action_port=free_port(),
-        inbox_port=free_port(),
-        data_dir=data_dir,
-        receiver=receiver,
-        log_path=data_dir / "stack.log",
-        extra_env={
-            "HANDOFF_URL": "",
-            "HANDOFF_SECRET": "",
-            "INBOX_API_TOKEN": API_TOKEN,
-            "INBOX_ADMIN_USER": "staff",
-            "INBOX_ADMIN_PASSWORD_HASH": hash_password(STAFF_PASSWORD),
-        },
-    )
-    stack.start()
-    yield stack
-    stack.stop()
+    extra_env = {
+        "HANDOFF_URL": "",
+        "HANDOFF_SECRET": "",
+        "INBOX_API_TOKEN": API_TOKEN,
+        "INBOX_ADMIN_USER": "staff",
+        "INBOX_ADMIN_PASSWORD_HASH": hash_password(STAFF_PASSWORD),
+    }
+    with running_stack(tmp_path_factory.mktemp("inbox-stack"), receiver, extra_env, start_receiver=False) as stack:
+        yield stack
 
 
 def get(url, token=None, opener=None):
@@ -142,15 +133,7 @@ def test_a_lead_taken_while_the_backend_is_down_survives_a_stopped_stack(tmp_pat
     """Backend refusing connections, the stack SIGKILLed (or stopped with SIGTERM) with the lead pending, then
     restarted while the backend answers 503 twice: the lead arrives exactly once, signed, under its key."""
     receiver = Receiver(SECRET, unavailable_first=2)  # not started yet: connections are refused
-    stack = Stack(
-        rasa_port=free_port(),
-        action_port=free_port(),
-        inbox_port=free_port(),
-        data_dir=tmp_path,
-        receiver=receiver,
-        log_path=tmp_path / "stack.log",
-        extra_env={"HANDOFF_TIMEOUT_S": "2", "HANDOFF_BACKOFF_CAP_S": "2"},
-    )
+    stack = local_stack(tmp_path, receiver, {"HANDOFF_TIMEOUT_S": "2", "HANDOFF_BACKOFF_CAP_S": "2"})
     stack.start()
     try:
         visitor = Visitor(stack.say, QUALIFIED_CLICKER)

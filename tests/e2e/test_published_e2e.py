@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MODEL
-from tests.e2e.stack import SECRET, Receiver, Stack, free_port
+from tests.e2e.stack import SECRET, Receiver
+from tests.e2e.stack_helpers import running_stack
 
 EVERY_ADDRESS = "0.0.0.0"  # noqa: S104 - what publishing looks like: the test checks only the chat gets it
 
@@ -57,32 +57,18 @@ def all_command_lines() -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail("no trained model: run `make train`")
-    receiver = Receiver(SECRET)
-    receiver.start()
     data_dir = tmp_path_factory.mktemp("published") / "var"  # not there yet: the stack creates it
     logs = tmp_path_factory.mktemp("published-logs")
-    running = Stack(
-        rasa_port=free_port(),
-        action_port=free_port(),
-        inbox_port=free_port(),
-        data_dir=data_dir,
-        receiver=receiver,
-        log_path=logs / "stack.log",
-        extra_env={
-            "HOST": EVERY_ADDRESS,
-            "INBOX_HOST": "",
-            "RASA_AUTH_TOKEN": TOKEN,
-            # The shipped limits, which the other e2e stacks turn off.
-            "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "20",
-            "CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE": "60",
-        },
-    )
-    running.start()
-    yield running
-    running.stop()
-    receiver.stop()
+    extra_env = {
+        "HOST": EVERY_ADDRESS,
+        "INBOX_HOST": "",
+        "RASA_AUTH_TOKEN": TOKEN,
+        # The shipped limits, which the other e2e stacks turn off.
+        "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "20",
+        "CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE": "60",
+    }
+    with running_stack(data_dir, Receiver(SECRET), extra_env, log_path=logs / "stack.log") as running:
+        yield running
 
 
 def test_only_the_chat_listens_beyond_loopback(published):
