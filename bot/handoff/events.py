@@ -76,6 +76,19 @@ def _envelope(
     }
 
 
+def _lead_event(
+    event_type: str,
+    conversation_id: str,
+    channel: str,
+    lead: Mapping[str, Any],
+    event_id: Optional[str],
+    created_at: Timestamp,
+) -> dict:
+    event = _envelope(event_type, conversation_id, channel, event_id, created_at)
+    event["lead"] = dict(lead)
+    return event
+
+
 def lead_created(
     *,
     conversation_id: str,
@@ -84,9 +97,7 @@ def lead_created(
     event_id: Optional[str] = None,
     created_at: Timestamp = None,
 ) -> dict:
-    event = _envelope(LEAD_CREATED, conversation_id, channel, event_id, created_at)
-    event["lead"] = dict(lead)
-    return event
+    return _lead_event(LEAD_CREATED, conversation_id, channel, lead, event_id, created_at)
 
 
 def crisis_alert(
@@ -132,9 +143,8 @@ def callback_requested(
     event_id: Optional[str] = None,
     created_at: Timestamp = None,
 ) -> dict:
-    event = _envelope(CALLBACK_REQUESTED, conversation_id, channel, event_id, created_at)
-    event["lead"] = dict(lead)
-    return event
+    """A call-back request: the same body as a lead (the visitor's details), its own type."""
+    return _lead_event(CALLBACK_REQUESTED, conversation_id, channel, lead, event_id, created_at)
 
 
 # --- validation -------------------------------------------------------------------------------------------
