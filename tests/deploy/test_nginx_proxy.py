@@ -27,7 +27,9 @@ from aiohttp import web
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "haven.conf"
+STAFF_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "haven-staff.conf"
 SERVER_NAME = "haven.test"
+STAFF_NAME = "inbox.haven.test"
 BODY_CAP = 64 * 1024  # CHAT_MAX_BODY_BYTES' default, the chat server's own cap
 SECURITY_HEADERS = {
     "strict-transport-security": "max-age=63072000; includeSubDomains",
@@ -102,7 +104,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-         "-days", "2", "-subj", f"/CN={SERVER_NAME}", "-addext", f"subjectAltName=DNS:{SERVER_NAME}",
+         "-days", "2", "-subj", f"/CN={SERVER_NAME}", "-addext", f"subjectAltName=DNS:{SERVER_NAME},DNS:{STAFF_NAME}",
          "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
@@ -114,6 +116,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
 class Proxy:
     https_port: int
     http_port: int
+    staff_port: int
     cafile: Path
     stand_in: StandIn
 
@@ -129,12 +132,15 @@ class Proxy:
         *,
         tls: bool = True,
         host: str = SERVER_NAME,
+        port: Optional[int] = None,
+        source: str = "127.0.0.1",
     ) -> Tuple[int, Dict[str, str], bytes]:
         """One raw HTTP/1.1 request (the path exactly as given, never normalised by a client library)."""
-        sock = socket.create_connection(("127.0.0.1", self.https_port if tls else self.http_port), timeout=30)
+        port = port or (self.https_port if tls else self.http_port)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0))
         try:
             if tls:
-                sock = self.tls_context().wrap_socket(sock, server_hostname=SERVER_NAME)
+                sock = self.tls_context().wrap_socket(sock, server_hostname=host)
             lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
             lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
             if body or method in ("POST", "PUT"):
@@ -155,7 +161,7 @@ def proxy(stand_in: StandIn, certificate: Tuple[Path, Path], tmp_path: Path) -> 
     if nginx is None:
         pytest.fail("nginx is not installed: run scripts/ensure_nginx.sh (make test does)")
     cert, key = certificate
-    https_port, http_port = free_port(), free_port()
+    https_port, http_port, staff_port = free_port(), free_port(), free_port()
     site = render(
         TEMPLATE.read_text(),
         {
@@ -169,7 +175,19 @@ def proxy(stand_in: StandIn, certificate: Tuple[Path, Path], tmp_path: Path) -> 
             "HAVEN_ACCESS_LOG": str(tmp_path / "access.log"),
         },
     )
-    (tmp_path / "haven.conf").write_text(site)
+    staff = render(
+        STAFF_TEMPLATE.read_text(),
+        {
+            "HAVEN_STAFF_SERVER_NAME": STAFF_NAME,
+            "HAVEN_STAFF_LISTEN": f"127.0.0.1:{staff_port}",
+            "HAVEN_STAFF_TLS_CERT": str(cert),
+            "HAVEN_STAFF_TLS_KEY": str(key),
+            "HAVEN_STAFF_ALLOW": "allow 127.0.0.1;",
+            "HAVEN_INBOX_SERVER": f"server 127.0.0.1:{stand_in.port};",
+            "HAVEN_ACCESS_LOG": str(tmp_path / "access.log"),
+        },
+    )
+    (tmp_path / "haven.conf").write_text(site + "\n" + staff)
     temp = "\n".join(
         f"    {kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -182,7 +200,7 @@ def proxy(stand_in: StandIn, certificate: Tuple[Path, Path], tmp_path: Path) -> 
     check = subprocess.run([*command, "-t"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    running = Proxy(https_port, http_port, cert, stand_in)
+    running = Proxy(https_port, http_port, staff_port, cert, stand_in)
     try:
         deadline = time.monotonic() + 60  # a bound on waiting for it to listen, not a speed check
         while True:
@@ -368,3 +386,24 @@ def test_old_tls_is_refused(proxy: Proxy) -> None:
     with pytest.raises(ssl.SSLError):
         context.wrap_socket(socket.create_connection(("127.0.0.1", proxy.https_port), timeout=30),
                             server_hostname=SERVER_NAME)  # fmt: skip
+
+
+def test_the_staff_inbox_is_its_own_tls_server_for_listed_networks_only(proxy: Proxy) -> None:
+    status, headers, _ = proxy.request("GET", "/leads?page=2", port=proxy.staff_port, host=STAFF_NAME)
+    assert status == 200
+    assert headers["server"] == "nginx"
+    (seen,) = proxy.stand_in.seen
+    assert (seen.method, seen.path_qs) == ("GET", "/leads?page=2")
+    # The inbox believes these from TRUSTED_PROXIES: HSTS and a Secure cookie follow from https.
+    assert seen.headers["x-forwarded-proto"] == "https"
+    assert seen.headers["x-forwarded-for"] == "127.0.0.1"
+    # The deliverer's endpoint is not for browsers.
+    status, _, _ = proxy.request("POST", "/api/events", b"{}", port=proxy.staff_port, host=STAFF_NAME)
+    assert status == 404
+    # Another address (127.0.0.2 is loopback too, but not on the allow list): refused.
+    status, _, _ = proxy.request("GET", "/leads", port=proxy.staff_port, host=STAFF_NAME, source="127.0.0.2")
+    assert status == 403
+    # The chat's port does not serve the staff name (no handshake for a name it does not serve).
+    with pytest.raises(ssl.SSLError):
+        proxy.request("GET", "/leads", host=STAFF_NAME)
+    assert len(proxy.stand_in.seen) == 1
