@@ -9,25 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
-from http.client import HTTPResponse
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from aiohttp import web
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "haven.conf"
-STAFF_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "haven-staff.conf"
+from tests.deploy.nginx_runner import (
+    CHAT_TEMPLATE,
+    STAFF_TEMPLATE,
+    Answer,
+    NginxMissing,
+    free_port,
+    make_certificate,
+    raw_request,
+    render,
+    running_nginx,
+)
+
 SERVER_NAME = "haven.test"
 STAFF_NAME = "inbox.haven.test"
 BODY_CAP = 64 * 1024  # CHAT_MAX_BODY_BYTES' default, the chat server's own cap
@@ -38,19 +41,6 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
 }
-
-
-def render(template: str, values: Dict[str, str]) -> str:
-    """What envsubst (or the nginx image's templates) does with the ${HAVEN_...} placeholders, and no more."""
-    rendered = re.sub(r"\$\{(HAVEN_[A-Z_]+)\}", lambda match: values[match.group(1)], template)
-    assert not re.search(r"\$\{HAVEN_", rendered)
-    return rendered
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -100,16 +90,7 @@ def stand_in() -> Iterator[StandIn]:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-         "-days", "2", "-subj", f"/CN={SERVER_NAME}", "-addext", f"subjectAltName=DNS:{SERVER_NAME},DNS:{STAFF_NAME}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    return make_certificate(tmp_path_factory.mktemp("tls"), [SERVER_NAME, STAFF_NAME])
 
 
 @dataclass
@@ -134,36 +115,19 @@ class Proxy:
         host: str = SERVER_NAME,
         port: Optional[int] = None,
         source: str = "127.0.0.1",
-    ) -> Tuple[int, Dict[str, str], bytes]:
-        """One raw HTTP/1.1 request (the path exactly as given, never normalised by a client library)."""
+    ) -> Answer:
         port = port or (self.https_port if tls else self.http_port)
-        sock = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0))
-        try:
-            if tls:
-                sock = self.tls_context().wrap_socket(sock, server_hostname=host)
-            lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
-            lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-            if body or method in ("POST", "PUT"):
-                lines.append(f"Content-Length: {len(body)}")
-            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-            response = HTTPResponse(sock)
-            response.begin()
-            received = {name.lower(): value for name, value in response.getheaders()}
-            return response.status, received, response.read()
-        finally:
-            sock.close()
+        cafile = self.cafile if tls else None
+        return raw_request(port, method, path, body, headers, host=host, cafile=cafile, source=source)
 
 
 @pytest.fixture
 def proxy(stand_in: StandIn, certificate: Tuple[Path, Path], tmp_path: Path) -> Iterator[Proxy]:
-    """A fresh nginx for each test (fresh rate-limit zones), with its prefix, pid, logs and temp files in tmp."""
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
-    if nginx is None:
-        pytest.fail("nginx is not installed: run scripts/ensure_nginx.sh (make test does)")
+    """A fresh nginx for each test (fresh rate-limit zones) in front of the stand-in."""
     cert, key = certificate
     https_port, http_port, staff_port = free_port(), free_port(), free_port()
     site = render(
-        TEMPLATE.read_text(),
+        CHAT_TEMPLATE.read_text(),
         {
             "HAVEN_SERVER_NAME": SERVER_NAME,
             "HAVEN_HTTPS_LISTEN": f"127.0.0.1:{https_port}",
@@ -187,41 +151,12 @@ def proxy(stand_in: StandIn, certificate: Tuple[Path, Path], tmp_path: Path) -> 
             "HAVEN_ACCESS_LOG": str(tmp_path / "access.log"),
         },
     )
-    (tmp_path / "haven.conf").write_text(site + "\n" + staff)
-    temp = "\n".join(
-        f"    {kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (tmp_path / "nginx.conf").write_text(
-        f"daemon off;\nworker_processes 1;\npid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'} warn;\n"
-        f"events {{ worker_connections 512; }}\n"
-        f"http {{\n{temp}\n    include {tmp_path / 'haven.conf'};\n}}\n"
-    )
-    command = [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")]
-    check = subprocess.run([*command, "-t"], capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    running = Proxy(https_port, http_port, staff_port, cert, stand_in)
     try:
-        deadline = time.monotonic() + 60  # a bound on waiting for it to listen, not a speed check
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"nginx exited: {process.stderr.read() if process.stderr else ''}")
-            try:
-                socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("nginx did not listen within 60 s")
-                time.sleep(0.1)
-        stand_in.seen.clear()
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with running_nginx(site + "\n" + staff, tmp_path, https_port):
+            stand_in.seen.clear()
+            yield Proxy(https_port, http_port, staff_port, cert, stand_in)
+    except NginxMissing as missing:
+        pytest.fail(str(missing))
 
 
 def assert_hardened(headers: Dict[str, str]) -> None:
