@@ -39,6 +39,7 @@ RUN ln -s /opt/venv /app/.venv \
 ENV PYTHONPATH=/app \
     HOME=/tmp \
     MPLCONFIGDIR=/tmp/matplotlib \
+    RASA_CACHE_DIRECTORY=/tmp/rasa-cache \
     DATA_DIR=/data \
     HOST=0.0.0.0 \
     RASA_TELEMETRY_ENABLED=false \
