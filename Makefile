@@ -55,8 +55,9 @@ run: setup train
 test: setup train lint
 	@scripts/ensure_chromium.sh
 	@scripts/ensure_axe.sh
-	$(PY) -m pytest -q tests --ignore=tests/services
-	$(SPY) -m pytest -q tests/services tests/bot/handoff
+	@scripts/ensure_nginx.sh
+	$(PY) -m pytest -q tests --ignore=tests/services --ignore=tests/deploy
+	$(SPY) -m pytest -q tests/services tests/bot/handoff tests/deploy
 
 # Lint and format (ruff) over the tree, types (mypy) on bot/, services/, rasa_ext/ and actions/; settings in
 # pyproject.toml. Both tools live in the services environment; Rasa and rasa-sdk ship no types, so mypy needs
