@@ -1,8 +1,9 @@
 """The note before consent: what is kept, who sees it, for how long, and the clinic's privacy notice.
 
 The durations come from the retention settings the code enforces, so the note stays true when a clinic changes
-them: the chat (TRANSCRIPT_RETENTION_MINUTES, rasa_ext/tracker_store.py), the outbox's copy of a delivered event
-(OUTBOX_RETENTION_DAYS, services/deliverer.py) and, with the bundled staff inbox, closed leads
+them: the chat (RETENTION_DAYS, or TRANSCRIPT_RETENTION_MINUTES when set: rasa_ext/tracker_store.py and
+services/purge.py), the outbox's copy of a delivered event (RETENTION_DAYS, or OUTBOX_RETENTION_DAYS when set:
+services/purge.py, run by the deliverer one interval early so the period is an upper bound) and, with the bundled staff inbox, closed leads
 (INBOX_RETENTION_DAYS, services/inbox: a lead goes once it is closed and that many days old; an open one stays).
 With HANDOFF_URL the clinic's own system keeps the answers, under its privacy notice.
 """

@@ -1,4 +1,4 @@
-""""Delete my data": a tracker store that erases a conversation instead of saving it once the visitor asked.
+""" "Delete my data": a tracker store that erases a conversation instead of saving it once the visitor asked.
 
 The rule for the `delete_my_data` intent runs `action_delete_my_data`, which tells the visitor what is erased.
 When Rasa then saves the tracker (after the turn's reply is collected or sent), `ErasureMixin.save` finds that

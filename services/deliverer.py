@@ -20,15 +20,16 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import aiohttp
 
+from bot import log_privacy
 from bot.handoff.backoff import next_delay
 from bot.handoff.events import CRISIS_ALERT
 from bot.handoff.notification_store import NotificationStore
 from bot.handoff.notifications import notification_setup, off_reason
 from bot.handoff.outbox import Outbox, OutboxItem
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+from services import purge
 from services.notifications import Notifier
 from services.notifications import describe as describe_notifications
-from services import purge
 from services.notifications import run_retention as run_notification_retention
 
 if TYPE_CHECKING:
@@ -302,9 +303,7 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     # With the settings: the retention job (services/purge.py: old conversations and delivered outbox events,
     # every PURGE_INTERVAL_MINUTES); without: the outbox alone, hourly.
-    retention = (
-        purge.run_forever(settings, stop) if settings else run_retention(deliverer.outbox, retention_days, stop)
-    )
+    retention = purge.run_forever(settings, stop) if settings else run_retention(deliverer.outbox, retention_days, stop)
     tasks = [deliverer.run_forever(stop), retention]
     if notifier is not None:
         tasks += [notifier.run_forever(stop), run_notification_retention(notifier.store, retention_days, stop)]
@@ -330,6 +329,7 @@ def main() -> int:
     from bot.settings import handoff_problems, load_settings, refuse_to_start
 
     signal.signal(signal.SIGTERM, _stop_during_start_up)
+    log_privacy.install()  # no visitor words, emails or phone numbers in any log line (bot/log_privacy.py)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     refuse_to_start(handoff_problems(settings))  # plain http to a remote HANDOFF_URL, a weak HANDOFF_SECRET

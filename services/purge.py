@@ -53,7 +53,7 @@ class PurgeCounts:
 
 def _sqlite_file_missing(url: str) -> bool:
     parsed = make_url(url)
-    if not parsed.get_backend_name() == "sqlite":
+    if parsed.get_backend_name() != "sqlite":
         return False
     database = parsed.database or ""
     return database in ("", ":memory:") or not Path(database).exists()

@@ -162,7 +162,10 @@ def test_retention_settings(monkeypatch, tmp_path):
     s = settings_for(monkeypatch, tmp_path, "sqlite:///x.db", RETENTION_DAYS="3", OUTBOX_RETENTION_DAYS="7")
     assert (s.transcript_retention_minutes, s.outbox_retention_days) == (3 * 1440.0, 7.0)
     monkeypatch.delenv("TRACKER_STORE_URL")
-    assert settings_for(monkeypatch, tmp_path, "").tracker_store_url == f"sqlite:///{tmp_path / 'data' / 'conversations.db'}"
+    assert (
+        settings_for(monkeypatch, tmp_path, "").tracker_store_url
+        == f"sqlite:///{tmp_path / 'data' / 'conversations.db'}"
+    )
     for name in ("RETENTION_DAYS", "PURGE_INTERVAL_MINUTES"):
         with pytest.raises(SystemExit, match=f"{name} must be more than 0"):
             settings_for(monkeypatch, tmp_path, "sqlite:///x.db", **{name: "0"})
