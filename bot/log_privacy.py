@@ -28,10 +28,13 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A
 # A phone number as people write it: +1 818 555 0134, (818) 555-0134, 818.555.0134, +18185550134. Plain runs of
 # digits without separators or a + (epoch times, ports, ids) are left alone.
 _PHONE = re.compile(r"(?<![\w.])(?:\+\d{7,15}|(?:\+?1[\s.\-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[\s.\-]\d{4})(?![\w])")
-# Rasa messages that quote what a visitor typed (a `/payload`'s intent or entity, a line that failed to parse).
-_QUOTING_TEMPLATES = re.compile(
-    r"(Parsed an intent |Parsed an entity |Failed to parse arguments in line |Failed to parse intent end "
-    r"entities from |Invalid entity specification: )('[^']*'|\"[^\"]*\"|\S.*?)(?=[.:]?\s|$)",
+# Rasa messages that quote what a visitor typed: the intent or entity of a `/payload` (the quoted part is
+# withheld), and the warnings about a `/payload` that does not parse, which quote it, its parts and the parser's
+# error all through (everything after the phrase is withheld).
+_QUOTED_NAME = re.compile(r"(Parsed an (?:intent|entity) )('[^']*'|\"[^\"]*\")")
+_QUOTING_WHOLE = re.compile(
+    r"(Failed to parse arguments in line|Failed to parse intent end entities from|Invalid entity specification|"
+    r"Expected confidence to be)\b.*",
     re.DOTALL,
 )
 # Rasa's structlog events name the visitor's words with these keys (rasa/utils/log_utils.py _anonymizer).
@@ -63,7 +66,8 @@ def clean(text: str) -> str:
         return text
     text = _clean_structured(text)
     text = _SQL_PARAMETERS.sub("[parameters: " + WITHHELD + "]", text)
-    text = _QUOTING_TEMPLATES.sub(lambda m: m.group(1) + WITHHELD, text)
+    text = _QUOTED_NAME.sub(lambda m: m.group(1) + WITHHELD, text)
+    text = _QUOTING_WHOLE.sub(lambda m: m.group(1) + " " + WITHHELD, text)
     text = _EMAIL.sub("[email]", text)
     return _PHONE.sub("[phone]", text)
 

@@ -57,9 +57,18 @@ def test_a_failed_statement_keeps_its_sql_but_not_its_parameters(captured, tmp_p
 def test_rasa_messages_that_quote_a_typed_payload_are_withheld(captured):
     logger, buffer = captured
     logger.warning("Parsed an intent '%s' which is not defined in the domain.", "my name is Jane Quux")
-    logger.warning('Failed to parse arguments in line \'/inform{"name": "Jane Quux"\'. Failed to decode')
+    # What Rasa 3.6 printed in the leak audit for `/jane.quux@example.com` and `/inform{"name": "Jane Quux"`:
+    logger.warning(
+        "Failed to parse arguments in line '/jane.quux'. Expected the intent to be one of [['affirm', 'stop']] "
+        "but found jane.quux.Continuing with given line as user text."
+    )
+    logger.warning(
+        'Failed to parse arguments in line \'/inform{"name": "Jane Quux"\'. Failed to interpret some parts. '
+        'Make sure ... Continuing without {"name": "Jane Quux". '
+    )
     out = buffer.getvalue()
-    assert "Quux" not in out and "Parsed an intent [withheld]" in out and "Failed to decode" in out
+    assert "quux" not in out.lower() and "Parsed an intent [withheld] which is not defined" in out
+    assert out.count("Failed to parse arguments in line [withheld]") == 2
 
 
 def test_structlog_json_lines_withhold_the_text_keys(captured):
