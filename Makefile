@@ -15,13 +15,14 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/s
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup train run test lint eval clean
+.PHONY: help setup train run test lint eval clean purge
 
 help:
 	@echo "make run    set up, train if needed, and start the whole stack (Ctrl-C stops it)"
 	@echo "make test   set up, train if needed, and run every test"
 	@echo "make lint   ruff (lint, format) and mypy; part of make test"
 	@echo "make eval   crisis-detection, NLU and clinic-question evaluation reports in reports/"
+	@echo "make purge  delete conversations idle for RETENTION_DAYS and delivered outbox events, once"
 
 setup: $(VENV)/.installed $(SERVICES_VENV)/.installed
 
@@ -66,6 +67,10 @@ lint: $(SERVICES_VENV)/.installed
 	$(SPY) -m ruff check .
 	$(SPY) -m ruff format --check .
 	$(SPY) -m mypy
+
+# The retention job once (`make run` runs it every PURGE_INTERVAL_MINUTES in the deliverer): counts, no identifiers.
+purge: $(SERVICES_VENV)/.installed
+	$(SPY) -m services.purge
 
 eval: setup train
 	$(PY) scripts/evaluate.py

@@ -1,4 +1,4 @@
-"""Interruptions that work at any question: clinic questions, a person, start over, stop."""
+"""Interruptions that work at any question: clinic questions, a person, start over, stop, delete my data."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.clinic import faq_answer
 from bot.conversation import CLINIC_QUESTION_INTENT
 from bot.language import is_spanish, load_spanish_check, spanish_notice
 from bot.opening import misread_clinic_question
+from bot.privacy import ERASED_AFTER_ALERT, erasure_message_key
 from bot.safety.episode import CrisisState
 from bot.safety.responses import episode_text
 from bot.screening.state import CALLBACK_SENT, ScreeningState
@@ -163,6 +164,25 @@ class ActionStop(Action):
             SlotSet("requested_slot", None),
             ActiveLoop(None),
         ]
+
+
+class ActionDeleteMyData(Action):
+    """Says what is erased and what is not; the tracker store then deletes the conversation instead of saving it
+    (rasa_ext/erasure.py: it looks for this action among the turn's events), so the next message starts fresh."""
+
+    def name(self) -> str:
+        return "action_delete_my_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        crisis = crisis_state(tracker)
+        key = erasure_message_key(screening_state(tracker), crisis, bool(tracker.get_slot("lead_id")))
+        text = runtime.message(key)
+        if key == ERASED_AFTER_ALERT and crisis.language != "en":
+            text = f"{text} {episode_text('faq_988', crisis.language)}"  # the crisis lines in their language too
+        dispatcher.utter_message(text=text)
+        return [SlotSet("answer", None), SlotSet("requested_slot", None), ActiveLoop(None)]
 
 
 class ActionDefaultFallback(Action):

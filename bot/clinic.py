@@ -40,6 +40,9 @@ MESSAGE_KEYS = (
     "finished_after_alert",
     "privacy_note_inbox",
     "privacy_note_records",
+    "erased",
+    "erased_after_sent",
+    "erased_after_alert",
 )
 
 

@@ -31,7 +31,10 @@ KNOWN_PHONE_QUESTION_ID = "contact_phone_known"
 # Intents the rules in data/rules/ handle when a reply is not an answer to the question asked. Every clinic
 # question is the retrieval intent `faq`; its topic (`faq/cost`, ...) matters only to the answer.
 CLINIC_QUESTION_INTENT = "faq"
-CONTROL_INTENTS = frozenset({"talk_to_human", "start_over", "stop", "goodbye"})
+# "delete_my_data" erases the conversation (rasa_ext/erasure.py), so the model alone decides it only when sure.
+DELETE_INTENT = "delete_my_data"
+DELETE_CONFIDENCE = 0.8
+CONTROL_INTENTS = frozenset({"talk_to_human", "start_over", "stop", "goodbye", DELETE_INTENT})
 CRISIS_INTENT = "crisis"
 INTERRUPTION_INTENTS = CONTROL_INTENTS | {CLINIC_QUESTION_INTENT, CRISIS_INTENT}
 # The intents the rule "stop during the screening" ends the questions for. The model alone never decides it
@@ -109,7 +112,8 @@ def is_answer_attempt(
     answer even if it looked like "stop"), except that risk always interrupts outside the crisis questions.
     A reply that does not parse is an interruption only when its intent is one the rules handle; otherwise it
     stays with the question, which re-asks with guidance. Every reply to the check question is an answer.
-    Stop and goodbye interrupt only as stops_the_screening() allows; otherwise the question re-asks.
+    Stop and goodbye interrupt only as stops_the_screening() allows, "delete my data" only at DELETE_CONFIDENCE
+    (a typed `/delete_my_data` is 1.0: erasing one's own chat skips no question); otherwise the question re-asks.
     """
     if intent == CRISIS_INTENT and question.section != "crisis":
         return False
@@ -119,6 +123,8 @@ def is_answer_attempt(
         return True
     if intent in STOP_INTENTS and not stops_the_screening(intent, confidence, text):
         return True
+    if intent == DELETE_INTENT and confidence < DELETE_CONFIDENCE:
+        return True  # an unsure "delete" never erases a screening: the question re-asks
     if question.kind in FREE_TEXT_KINDS:
         if intent not in INTERRUPTION_INTENTS or confidence < FREE_TEXT_INTERRUPTION_CONFIDENCE:
             return True

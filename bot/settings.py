@@ -48,6 +48,18 @@ def _env_float(name: str, default: float) -> float:
         raise SystemExit(f"setting {name} must be a number, got {raw!r}") from exc
 
 
+def _env_positive(name: str, default: float) -> float:
+    value = _env_float(name, default)
+    if value <= 0:
+        raise SystemExit(f"setting {name} must be more than 0, got {value:g}")
+    return value
+
+
+# Conversations (by last activity) and delivered outbox events; the purge runs this often in `make run`.
+DEFAULT_RETENTION_DAYS = 1.0
+DEFAULT_PURGE_INTERVAL_MINUTES = 60.0
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name).lower()
     if not raw:
@@ -174,6 +186,8 @@ class Settings:
     inbox_session_secret: str
     inbox_cookie_secure: bool
     max_message_chars: int
+    # Retention (docs/operations.md): RETENTION_DAYS is the setting; the older names, when set, override it for
+    # their store (TRANSCRIPT_RETENTION_MINUTES: conversations, OUTBOX_RETENTION_DAYS: delivered outbox events).
     transcript_retention_minutes: float
     outbox_retention_days: float
     inbox_retention_days: float
@@ -221,6 +235,11 @@ class Settings:
     chat_new_conversations_per_minute: int = 20
     chat_messages_per_conversation_per_minute: int = 60
     tracker_max_conversations: int = 10_000
+    # The retention job (services/purge.py): RETENTION_DAYS as given, how often `make run` purges, and the
+    # tracker store it purges (unset: the SQLite file in DATA_DIR).
+    retention_days: float = 1.0
+    purge_interval_minutes: float = 60.0
+    tracker_store_url: str = ""
 
     @property
     def chat_server_url(self) -> str:
@@ -255,6 +274,7 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
     load_dotenv(env_file or PROJECT_ROOT / ".env", override=False)
     # Private (0700, umask 0077) or start-up stops here: it holds health information and secrets.
     data_dir = prepare_data_dir(Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve())
+    retention_days = _env_positive("RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
     handoff_url = _env("HANDOFF_URL")
     handoff_secret = _env("HANDOFF_SECRET")
     if not handoff_secret:
@@ -280,8 +300,8 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         inbox_session_secret=_env("INBOX_SESSION_SECRET") or generated_secret(data_dir, "inbox_session_secret"),
         inbox_cookie_secure=_env_bool("INBOX_COOKIE_SECURE", True),
         max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
-        transcript_retention_minutes=_env_float("TRANSCRIPT_RETENTION_MINUTES", 24 * 60.0),
-        outbox_retention_days=_env_float("OUTBOX_RETENTION_DAYS", 7.0),
+        transcript_retention_minutes=_env_float("TRANSCRIPT_RETENTION_MINUTES", retention_days * 24 * 60.0),
+        outbox_retention_days=_env_float("OUTBOX_RETENTION_DAYS", retention_days),
         inbox_retention_days=_env_float("INBOX_RETENTION_DAYS", 180.0),
         clinic_profile=Path(_env("CLINIC_PROFILE", str(PROJECT_ROOT / "data" / "clinic" / "clinic_profile.yml"))),
         twilio_auth_token=_env("TWILIO_AUTH_TOKEN"),
@@ -311,5 +331,8 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         chat_new_conversations_per_minute=_env_int("CHAT_NEW_CONVERSATIONS_PER_MINUTE", 20),
         chat_messages_per_conversation_per_minute=_env_int("CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE", 60),
         tracker_max_conversations=_env_int("TRACKER_MAX_CONVERSATIONS", 10_000),
+        retention_days=retention_days,
+        purge_interval_minutes=_env_positive("PURGE_INTERVAL_MINUTES", DEFAULT_PURGE_INTERVAL_MINUTES),
+        tracker_store_url=_env("TRACKER_STORE_URL") or f"sqlite:///{data_dir / 'conversations.db'}",
         **_chat_settings(),
     )

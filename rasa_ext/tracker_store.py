@@ -8,6 +8,8 @@ Memory is bounded: at most `max_conversations` conversations (TRACKER_MAX_CONVER
 kept, the least recently active leaving first, and the expiry check looks only at the oldest entries (the
 conversations are kept in order of last activity), not at every key on every message.
 
+"Delete my data" erases a conversation at once (rasa_ext/erasure.py, mixed in here).
+
 endpoints.yml passes `retention_minutes: ${TRANSCRIPT_RETENTION_MINUTES}`; Rasa's substitution yields a string.
 """
 
@@ -22,6 +24,8 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_ext.erasure import ErasureMixin
 
 DEFAULT_RETENTION_MINUTES = 24 * 60
 DEFAULT_MAX_CONVERSATIONS = 10_000
@@ -51,7 +55,7 @@ def retention_seconds(retention_minutes: Union[float, int, str, None]) -> float:
         raise ValueError(f"retention_minutes must be a number of minutes, got {retention_minutes!r}") from exc
 
 
-class ExpiringInMemoryTrackerStore(InMemoryTrackerStore):
+class _ExpiringInMemoryTrackerStore(InMemoryTrackerStore):
     def __init__(
         self,
         domain: Domain,
@@ -101,3 +105,10 @@ class ExpiringInMemoryTrackerStore(InMemoryTrackerStore):
     async def keys(self) -> Iterable[str]:
         self._forget_idle()
         return await super().keys()
+
+
+class ExpiringInMemoryTrackerStore(ErasureMixin, _ExpiringInMemoryTrackerStore):
+    """The in-memory store with expiry and "delete my data" (the name endpoints.yml uses)."""
+
+    async def erase(self, sender_id: str) -> None:
+        self._forget(sender_id)

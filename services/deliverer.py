@@ -1,8 +1,9 @@
 """Deliver outbox events: signed POSTs, at-least-once, crisis alerts first, retries with backoff.
 
 Its own process, `python -m services.deliverer` (the launcher supervises it beside the inbox, so crisis alerts
-go out to HANDOFF_URL whether or not the staff inbox runs). It also owns the outbox's retention: every hour it
-deletes events delivered more than OUTBOX_RETENTION_DAYS ago. Database calls run in a worker thread so the
+go out to HANDOFF_URL whether or not the staff inbox runs). It also runs the retention job (services/purge.py):
+every PURGE_INTERVAL_MINUTES it deletes conversations idle for RETENTION_DAYS from the tracker store and events
+delivered more than RETENTION_DAYS (OUTBOX_RETENTION_DAYS when set) ago from the outbox. Database calls run in a worker thread so the
 event loop never waits on disk. Log lines carry event id and type only, never bodies.
 The same process tells on-call staff of crisis alerts (and, with NOTIFY_LEADS, leads) by email and SMS
 (services/notifications.py, docs/notifications.md).
@@ -19,11 +20,13 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import aiohttp
 
+from bot import log_privacy
 from bot.handoff.events import CRISIS_ALERT
 from bot.handoff.notification_store import NotificationStore
 from bot.handoff.notifications import notification_setup, off_reason
 from bot.handoff.outbox import Outbox, OutboxItem
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+from services import purge
 from services.notifications import Notifier
 from services.notifications import describe as describe_notifications
 from services.notifications import run_retention as run_notification_retention
@@ -234,12 +237,20 @@ async def run_retention(
     )
 
 
-async def _serve(deliverer: Deliverer, retention_days: float, notifier: Optional[Notifier] = None) -> None:
+async def _serve(
+    deliverer: Deliverer,
+    retention_days: float,
+    notifier: Optional[Notifier] = None,
+    settings: Optional[Settings] = None,
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    tasks = [deliverer.run_forever(stop), run_retention(deliverer.outbox, retention_days, stop)]
+    # With the settings: the retention job (services/purge.py: old conversations and delivered outbox events,
+    # every PURGE_INTERVAL_MINUTES); without: the outbox alone, hourly.
+    retention = purge.run_forever(settings, stop) if settings else run_retention(deliverer.outbox, retention_days, stop)
+    tasks = [deliverer.run_forever(stop), retention]
     if notifier is not None:
         tasks += [notifier.run_forever(stop), run_notification_retention(notifier.store, retention_days, stop)]
     await asyncio.gather(*tasks)
@@ -264,6 +275,7 @@ def main() -> int:
     from bot.settings import handoff_problems, load_settings, refuse_to_start
 
     signal.signal(signal.SIGTERM, _stop_during_start_up)
+    log_privacy.install()  # no visitor words, emails or phone numbers in any log line (bot/log_privacy.py)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     refuse_to_start(handoff_problems(settings))  # plain http to a remote HANDOFF_URL, a weak HANDOFF_SECRET
@@ -273,7 +285,7 @@ def main() -> int:
     logger.info("handoff deliverer started (to %s)", "HANDOFF_URL" if settings.handoff_url else "the staff inbox")
     notifier = _notifier(settings)
     try:
-        asyncio.run(_serve(deliverer, settings.outbox_retention_days, notifier))
+        asyncio.run(_serve(deliverer, settings.outbox_retention_days, notifier, settings))
     finally:
         notifier.store.close()
         outbox.close()

@@ -7,6 +7,9 @@ when it is imported. So they are dropped where warnings are shown instead: a Dep
 PendingDeprecationWarning or FutureWarning raised from a file outside this project (a library's own notice) is not
 printed; every other warning, and every warning pointing at our code, is. A PYTHONWARNINGS setting switches this
 off (`PYTHONWARNINGS=default make run` shows everything). Standard library only: it runs in the Rasa environment.
+
+Whatever else, every log record and warning of the process is cleaned of visitor words, email addresses and
+phone numbers first (bot/log_privacy.py), PYTHONWARNINGS or not: Rasa, Sanic, rasa_sdk and SQLAlchemy included.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import sys
 import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, TextIO, Type
+
+from bot import log_privacy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEPRECATION_NOTICES = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
@@ -69,9 +74,28 @@ def hide_library_notices() -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def clean_warnings() -> None:
+    """Every warning printed without visitor words or contact details."""
+    show = warnings.showwarning
+
+    def showwarning(
+        message: Warning | str,
+        category: Type[Warning],
+        filename: str,
+        lineno: int,
+        file: Optional[TextIO] = None,
+        line: Optional[str] = None,
+    ) -> None:
+        show(log_privacy.clean_warning(message), category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
+
+
 def main(argv: List[str]) -> None:
     if not argv:
         raise SystemExit("usage: python -m services.quiet <module> [arguments...]")
+    log_privacy.install()
+    clean_warnings()
     if not os.environ.get("PYTHONWARNINGS"):
         hide_library_notices()
     module, arguments = argv[0], argv[1:]

@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 
 from aiohttp import web
 
+from bot import log_privacy
 from bot.settings import load_settings
 from services.inbox.app import PathOnlyAccessLogger, create_app
 
@@ -28,6 +29,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
+    log_privacy.install()  # no visitor words, emails or phone numbers in any log line (bot/log_privacy.py)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     app = create_app(settings)

@@ -1,7 +1,10 @@
 """The issue's "done when", tried as a new user would: the stack published on HOST=0.0.0.0 with the Rasa API on.
 Only the chat listens beyond loopback; the API token is on no command line; DATA_DIR is private; an oversize
 body gets 413; and with the SQLite store locked for 25 s a crisis message is answered at once with 988, its alert
-arrives once the lock goes, and the visitor's words appear in no log."""
+arrives once the lock goes, and the visitor's words appear in no log. Privacy (issue 13): a whole screening with a
+unique name, phone, email and free text, typed payloads and refused messages leave none of it in any process's
+output (Rasa, Sanic, rasa_sdk, SQLAlchemy, the inbox, the deliverer, the launcher); "delete my data" erases the
+conversation from the tracker store and the next message starts fresh."""
 
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import SECRET, Receiver
+from tests.e2e.stack import SECRET, Receiver, Stack
 from tests.e2e.stack_helpers import running_stack
+from tests.e2e.visitor import Visitor, asked
 
 EVERY_ADDRESS = "0.0.0.0"  # noqa: S104 - what publishing looks like: the test checks only the chat gets it
 
@@ -127,6 +131,93 @@ def test_a_locked_store_never_delays_the_crisis_reply_nor_loses_the_alert(publis
     assert published.receiver.wait_for("locked-1", "crisis.alert", timeout_s=60)
     assert published.receiver.events("locked-1", "crisis.alert")[0].event["message"] == CRISIS_TEXT
     assert CRISIS_TEXT not in published.log_path.read_text()
+
+
+# Unique markers: none of these strings may appear anywhere in what the stack printed.
+MARKER_TEXT = "zorblequixite"
+NAME = "Quentina Zarvolesk"
+PHONE_TYPED, PHONE_DIGITS = "(818) 555-0177", "5550177"
+EMAIL = "quentina.zarvolesk@example.com"
+MARKERS = (MARKER_TEXT, "Zarvolesk", "Quentina", PHONE_DIGITS, "555-0177", "zarvolesk@")
+PRIVATE_PERSONA = {
+    "consent": "Yes",
+    "age": "41",
+    "concern": "Anxiety",
+    "gad7": "Nearly every day",
+    "phq9": "More than half the days",
+    "phq9_9": "Not at all",
+    "tx": "No",
+    "tx_antidepressants": "2 or more",
+    "tx_current_meds": f"sertraline and {MARKER_TEXT} 20 mg",
+    "ci": "No",
+    "ci_checklist": "None of these",
+    "contact_first_name": NAME,
+    "contact_phone": PHONE_TYPED,
+    "contact_email": EMAIL,
+    "contact_method": "Text",
+    "contact_best_time": "Morning",
+    "contact_consent": "Yes",
+}
+
+
+def tracker_events(published: Stack, sender: str) -> list:
+    url = f"http://127.0.0.1:{published.rasa_port}/conversations/{sender}/tracker?token={TOKEN}"
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.loads(answer.read())["events"]
+
+
+def user_texts(events: list) -> list:
+    return [e.get("text") for e in events if e.get("event") == "user"]
+
+
+def test_no_visitor_words_name_phone_or_email_reach_any_log(published):
+    visitor = Visitor(published.say, PRIVATE_PERSONA, sender="privacy-audit-1")
+    visitor.run()
+    assert published.receiver.wait_for("privacy-audit-1", "lead.created", timeout_s=60), visitor.transcript[-3:]
+    # Typed payloads Rasa reads as intents it warns about, a malformed one, a too-long message and a bad body.
+    other = "privacy-audit-2"
+    published.say(other, f"/{EMAIL}")
+    published.say(other, f'/inform{{"name": "{NAME}"')
+    published.say(other, f"my name is {NAME}, {PHONE_TYPED}, {EMAIL}, {MARKER_TEXT}")
+    status, _ = published.post(json.dumps({"sender": other, "message": MARKER_TEXT * 200}).encode())
+    assert status == 400
+    status, _ = published.post(f'{{"sender": "{other}", "message": "{NAME}'.encode())
+    assert status == 400
+    time.sleep(3)  # the deliverer's and inbox's lines about that lead are written
+    printed = published.log_path.read_text(errors="replace")
+    assert "[launcher]" in printed, "the stack's output was not captured"
+    leaked = [marker for marker in MARKERS if marker.lower() in printed.lower()]
+    assert not leaked, f"{leaked} in the stack's output: {published.log_path}"
+    assert EMAIL not in printed and CRISIS_TEXT not in printed
+
+
+def test_delete_my_data_erases_the_conversation_and_the_next_message_starts_fresh(published):
+    sender = "privacy-delete-1"
+    visitor = Visitor(published.say, PRIVATE_PERSONA, sender=sender)
+    messages = visitor.send("hi")
+    for _ in range(6):  # a few answers in, mid-screening
+        messages = visitor.send(visitor.answer_for(asked(messages)))
+    assert "41" in user_texts(tracker_events(published, sender))
+    replies = published.say(sender, "please delete my data")
+    text = " ".join(r.get("text") or "" for r in replies)
+    assert "erasing this chat" in text and "Nothing was sent" in text, replies
+    assert user_texts(tracker_events(published, sender)) == []  # nothing of the conversation is left
+    fresh = published.say(sender, "hello")
+    assert asked(fresh) == "consent", fresh  # a new conversation: the introduction and consent again
+    assert user_texts(tracker_events(published, sender)) == ["hello"]
+    assert not published.receiver.events(sender)  # nothing was sent to the clinic
+
+
+def test_delete_my_data_inside_a_crisis_episode_keeps_988_and_the_alert(published):
+    sender = "privacy-delete-crisis"
+    published.say(sender, "hi")
+    assert any("988" in (r.get("text") or "") for r in published.say(sender, CRISIS_TEXT))
+    assert published.receiver.wait_for(sender, "crisis.alert", timeout_s=60)
+    replies = published.say(sender, "delete my data")
+    text = " ".join(r.get("text") or "" for r in replies)
+    assert "988" in text and "911" in text and "stays with them" in text, replies
+    assert user_texts(tracker_events(published, sender)) == []
+    assert len(published.receiver.events(sender, "crisis.alert")) == 1  # the alert stays with the clinic
 
 
 def test_a_flood_of_new_conversations_is_limited_and_every_crisis_message_still_gets_988(published):

@@ -107,7 +107,7 @@ def test_the_deliverer_process_applies_outbox_retention_days(database_url, tmp_p
         code = process.wait(15)
     output = process.stdout.read().decode(errors="replace")
     assert code == 0, output
-    assert "removed 1 delivered outbox events" in output
+    assert "retention: purged 0 conversations (0 tracker events) and 1 delivered outbox events" in output
     assert statuses(database_url) == {
         ids["delivered_6_days_ago"]: "delivered",
         ids["pending"]: "pending",
