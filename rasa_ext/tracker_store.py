@@ -1,4 +1,12 @@
-"""The embedded profile's tracker store: Rasa's in-memory store, with transcripts forgotten once idle.
+"""Rasa's tracker stores as this project runs them.
+
+`UrlSQLTrackerStore` (named in endpoints.yml, `url: ${TRACKER_STORE_URL}`) is Rasa's SQL tracker store built from
+one SQLAlchemy URL: PostgreSQL in production (several Rasa instances share it), SQLite in DATA_DIR by default (so
+a conversation survives a restart). Rasa's store is kept as it is (its `events` table, its save and retrieve);
+only the engine differs: it is created with `hide_parameters=True`, so a failed statement's error text (which
+Rasa's fail-safe wrapper logs) never carries the bound values, i.e. the event JSON with what the visitor typed.
+
+`ExpiringInMemoryTrackerStore` below is the former embedded default, still usable (name it in endpoints.yml):
 
 Chat transcripts are health information. The stock InMemoryTrackerStore keeps every conversation until the
 process stops; this one drops a conversation `retention_minutes` after its last message (default 24 h, from
@@ -13,18 +21,73 @@ endpoints.yml passes `retention_minutes: ${TRANSCRIPT_RETENTION_MINUTES}`; Rasa'
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Iterable, Optional, Union
 
+import sqlalchemy as sa
+import sqlalchemy.exc
+import sqlalchemy.orm
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_RETENTION_MINUTES = 24 * 60
 DEFAULT_MAX_CONVERSATIONS = 10_000
+CONNECT_RETRY_S = 5.0
+
+
+def sql_engine(url: str) -> sa.engine.Engine:
+    """The engine Rasa's SQLTrackerStore would make for `url` (its PostgreSQL pool sizes and POSTGRESQL_SCHEMA
+    search path), with bound parameters kept out of every error message."""
+    return sa.create_engine(url, hide_parameters=True, **create_engine_kwargs(url))
+
+
+class UrlSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQLTrackerStore from one SQLAlchemy URL (`postgresql://user@host:5432/db`, `sqlite:////path.db`).
+
+    Rasa passes endpoints.yml's `url` as `host`. Saving and retrieving are SQLTrackerStore's own (a mixin such
+    as rasa_ext.erasure.ErasureMixin can wrap them). Only __init__ is replaced, to make the engine with
+    hide_parameters=True; like Rasa's, it waits for a database that is still starting (every 5 s), logging the
+    error's type only, and tolerates another instance creating the table at the same moment.
+
+    Cost to know: Rasa's retrieve reads and deserialises every event of the conversation's current session on
+    every turn (and save counts them again), so a turn's store work grows with the session's length.
+    """
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        url: Optional[str] = None,
+        host: Optional[str] = None,
+        event_broker: Optional[EventBroker] = None,
+        **kwargs: Any,
+    ) -> None:
+        engine_url = (url or host or "").strip()
+        if "://" not in engine_url:
+            raise ValueError("the tracker store needs a url: postgresql://... or sqlite:///... (TRACKER_STORE_URL)")
+        self.engine = sql_engine(engine_url)
+        while True:
+            try:
+                try:
+                    self.Base.metadata.create_all(self.engine)
+                except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as exc:
+                    # Two instances starting together may both try to create the table; one wins. A database
+                    # that cannot be reached fails the check below too and is waited for.
+                    logger.warning("could not create the tracker store's table (%s)", type(exc).__name__)
+                    with self.engine.connect():
+                        pass
+                self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+                break
+            except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as exc:
+                logger.warning("tracker store database not reachable (%s); retrying", type(exc).__name__)
+                time.sleep(CONNECT_RETRY_S)
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
 
 
 def max_conversations_setting(configured: Union[int, str, None]) -> int:
