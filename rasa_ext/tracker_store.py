@@ -3,8 +3,9 @@
 `UrlSQLTrackerStore` (named in endpoints.yml, `url: ${TRACKER_STORE_URL}`) is Rasa's SQL tracker store built from
 one SQLAlchemy URL: PostgreSQL in production (several Rasa instances share it), SQLite in DATA_DIR by default (so
 a conversation survives a restart). Rasa's store is kept as it is (its `events` table, its save and retrieve);
-only the engine differs: it is created with `hide_parameters=True`, so a failed statement's error text (which
-Rasa's fail-safe wrapper logs) never carries the bound values, i.e. the event JSON with what the visitor typed.
+only the engine differs: it is created with `hide_parameters=True` and keeps only the first line of a database
+error's message, so a failed statement's error text (which Rasa's fail-safe wrapper logs) never carries the
+bound values or the row PostgreSQL refused, i.e. the event JSON with what the visitor typed.
 
 `ExpiringInMemoryTrackerStore` below is the former embedded default, still usable (name it in endpoints.yml):
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Iterable, Optional, Union
@@ -42,10 +44,31 @@ DEFAULT_MAX_CONVERSATIONS = 10_000
 CONNECT_RETRY_S = 5.0
 
 
+# A server message's value in quotes, as in `invalid input syntax for type integer: "<value>"`.
+_QUOTED_VALUE = re.compile(r'(:\s*)"[^"]*"\s*$')
+
+
+def _primary_line(text: str) -> str:
+    first = text.splitlines()[0] if text else text
+    return _QUOTED_VALUE.sub(r'\1"..."', first)
+
+
+def _keep_values_out_of_server_messages(context: Any) -> None:
+    """SQLAlchemy's handle_error hook: PostgreSQL's message can quote the row it refused (`DETAIL:  Failing row
+    contains (...)`, after a constraint violation) or a value it could not read; hide_parameters cannot hide
+    those. Only the message's first line stays (the error's class and SQLSTATE are untouched), so neither the
+    raised exception nor Rasa's fail-safe wrapper, which logs it, carries what a visitor typed."""
+    for error in (context.sqlalchemy_exception, context.original_exception):
+        if error is not None and error.args and isinstance(error.args[0], str):
+            error.args = (_primary_line(error.args[0]), *error.args[1:])
+
+
 def sql_engine(url: str) -> sa.engine.Engine:
     """The engine Rasa's SQLTrackerStore would make for `url` (its PostgreSQL pool sizes and POSTGRESQL_SCHEMA
-    search path), with bound parameters kept out of every error message."""
-    return sa.create_engine(url, hide_parameters=True, **create_engine_kwargs(url))
+    search path), with bound parameters and the server's quotes of them kept out of every error message."""
+    engine = sa.create_engine(url, hide_parameters=True, **create_engine_kwargs(url))
+    sa.event.listen(engine, "handle_error", _keep_values_out_of_server_messages)
+    return engine
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):

@@ -121,3 +121,26 @@ async def test_a_failed_insert_logs_and_raises_no_visitor_text(store_class, pg_u
     leaked = VISITOR_TEXT in str(raised.value) or VISITOR_TEXT in logged or "818 555" in logged
     assert leaked is (store_class is SQLTrackerStore)
     store.engine.dispose()
+
+
+@needs_postgres
+@pytest.mark.asyncio
+@pytest.mark.parametrize("store_class", [UrlSQLTrackerStore, SQLTrackerStore])
+async def test_a_refused_row_quoted_by_postgresql_reaches_no_log(store_class, pg_url, caplog):
+    """A constraint violation's DETAIL quotes the whole row (`Failing row contains (...)`), the event JSON
+    included: hide_parameters cannot hide that, our engine drops it; Rasa's stock store logs it (the contrast)."""
+    store = store_class(Domain.empty(), host=pg_url)
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE events ADD CONSTRAINT refuse CHECK (data NOT LIKE '%Whitfield%')"))
+    engine.dispose()
+    caplog.set_level(logging.DEBUG)
+    tracker = conversation("visitor-4", [VISITOR_TEXT])
+    with pytest.raises(sa.exc.IntegrityError) as raised:  # the class stays: callers still catch it
+        await store.save(tracker)
+    await FailSafeTrackerStore(store).save(tracker)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "violates check constraint" in logged and "violates check constraint" in str(raised.value)
+    leaked = "Whitfield" in str(raised.value) or "Whitfield" in logged
+    assert leaked is (store_class is SQLTrackerStore)
+    store.engine.dispose()
