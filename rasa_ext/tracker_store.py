@@ -27,6 +27,7 @@ import os
 import re
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Optional, Union
 
 import sqlalchemy as sa
@@ -71,6 +72,17 @@ def sql_engine(url: str) -> sa.engine.Engine:
     return engine
 
 
+def _private_sqlite_file(url: str) -> None:
+    """An SQLite file of conversations is health information: made 0600 (in a 0700 directory) before SQLite
+    would create it under whatever umask this process has."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 class UrlSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQLTrackerStore from one SQLAlchemy URL (`postgresql://user@host:5432/db`, `sqlite:////path.db`).
 
@@ -94,6 +106,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         engine_url = (url or host or "").strip()
         if "://" not in engine_url:
             raise ValueError("the tracker store needs a url: postgresql://... or sqlite:///... (TRACKER_STORE_URL)")
+        _private_sqlite_file(engine_url)
         self.engine = sql_engine(engine_url)
         while True:
             try:

@@ -61,6 +61,8 @@ async def test_a_conversation_survives_a_new_store_and_grows_turn_by_turn(backen
     assert rows == len(again.events) == 9
     assert list(await restarted.keys()) == ["visitor-1"]
     restarted.engine.dispose()
+    if backend == "sqlite":
+        assert (tmp_path / "conversations.db").stat().st_mode & 0o777 == 0o600  # health information
 
 
 def test_a_store_without_a_url_refuses_to_start():
