@@ -7,8 +7,10 @@ SQLite tracker store in the stack's DATA_DIR and an in-memory lock."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -38,11 +40,11 @@ def free_port() -> int:
 
 
 def free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports (instance i of the stack listens on base + i)."""
+    """The first of `count` consecutive free ports (instance i of the stack listens on base + i). Taken below
+    Linux's ephemeral range (32768+), where other tests' `free_port()` servers cannot land on them while Rasa
+    takes its minute to start and bind."""
     for _ in range(200):
-        base = free_port()
-        if base + count > 65535:
-            continue
+        base = random.randint(20000, 32000 - count)
         sockets = []
         try:
             for port in range(base, base + count):
@@ -253,5 +255,5 @@ def http_status(url: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
-    except (urllib.error.URLError, OSError):
-        return 0
+    except (urllib.error.URLError, OSError, http.client.HTTPException):
+        return 0  # nothing there yet, or another program's server (not HTTP) on the port
