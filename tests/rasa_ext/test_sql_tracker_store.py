@@ -146,3 +146,24 @@ async def test_a_refused_row_quoted_by_postgresql_reaches_no_log(store_class, pg
     leaked = "Whitfield" in str(raised.value) or "Whitfield" in logged
     assert leaked is (store_class is SQLTrackerStore)
     store.engine.dispose()
+
+
+@needs_postgres
+@pytest.mark.asyncio
+async def test_two_instances_running_one_conversations_turns_at_once_lose_a_message(pg_url):
+    """Why several instances need the lock store: Rasa's SQL store appends "the events past the count already
+    stored", so when two instances take turns of one conversation at the same moment, the second save finds
+    the first one's events counted and drops its own visitor message, silently."""
+    instance_a = UrlSQLTrackerStore(Domain.empty(), host=pg_url)
+    instance_b = UrlSQLTrackerStore(Domain.empty(), host=pg_url)
+    await instance_a.save(conversation("visitor-5", ["hello"]))
+    seen_by_a = await instance_a.retrieve("visitor-5")
+    seen_by_b = await instance_b.retrieve("visitor-5")  # both read before either writes: no lock between them
+    for tracker, text in ((seen_by_a, "I am 34"), (seen_by_b, "what does it cost?")):
+        tracker.update(UserUttered(text))
+        tracker.update(ActionExecuted("action_listen"))
+    await instance_a.save(seen_by_a)
+    await instance_b.save(seen_by_b)
+    assert user_texts(await instance_a.retrieve("visitor-5")) == ["hello", "I am 34"]  # the second message is gone
+    instance_a.engine.dispose()
+    instance_b.engine.dispose()
