@@ -22,7 +22,6 @@ endpoints.yml passes `retention_minutes: ${TRANSCRIPT_RETENTION_MINUTES}`; Rasa'
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import time
@@ -31,18 +30,14 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Optional, Union
 
 import sqlalchemy as sa
-import sqlalchemy.exc
 import sqlalchemy.orm
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-logger = logging.getLogger(__name__)
-
 DEFAULT_RETENTION_MINUTES = 24 * 60
 DEFAULT_MAX_CONVERSATIONS = 10_000
-CONNECT_RETRY_S = 5.0
 
 
 # A server message's value in quotes, as in `invalid input syntax for type integer: "<value>"`.
@@ -86,14 +81,18 @@ def _private_sqlite_file(url: str) -> None:
 class UrlSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQLTrackerStore from one SQLAlchemy URL (`postgresql://user@host:5432/db`, `sqlite:////path.db`).
 
-    Rasa passes endpoints.yml's `url` as `host`. Saving and retrieving are SQLTrackerStore's own (a mixin such
-    as rasa_ext.erasure.ErasureMixin can wrap them). Only __init__ is replaced, to make the engine with
-    hide_parameters=True; like Rasa's, it waits for a database that is still starting (every 5 s), logging the
-    error's type only, and tolerates another instance creating the table at the same moment.
+    Rasa passes endpoints.yml's `url` as `host`, and Rasa's own __init__ takes a URL there as it is: it connects
+    (waiting for a database still starting) and creates the `events` table, tolerating another instance doing
+    so at the same moment. Its engine is then swapped, before any conversation goes through it, for one made
+    with hide_parameters=True that keeps values out of error messages (`sql_engine`). Saving and retrieving
+    are SQLTrackerStore's own, and __init__ goes through super(), so a mixin such as
+    rasa_ext.erasure.ErasureMixin (`class UrlSQLTrackerStore(ErasureMixin, SQLTrackerStore)`) composes.
 
-    Cost to know: Rasa's retrieve reads and deserialises every event of the conversation's current session on
+    Cost to know: Rasa's retrieve reads and rebuilds every event of the conversation's current session on
     every turn (and save counts them again), so a turn's store work grows with the session's length.
     """
+
+    engine: sa.engine.Engine
 
     def __init__(
         self,
@@ -107,23 +106,10 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         if "://" not in engine_url:
             raise ValueError("the tracker store needs a url: postgresql://... or sqlite:///... (TRACKER_STORE_URL)")
         _private_sqlite_file(engine_url)
+        super().__init__(domain, host=engine_url, event_broker=event_broker, **kwargs)
+        self.engine.dispose()  # Rasa's, made without hide_parameters: only its table creation went through it
         self.engine = sql_engine(engine_url)
-        while True:
-            try:
-                try:
-                    self.Base.metadata.create_all(self.engine)
-                except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as exc:
-                    # Two instances starting together may both try to create the table; one wins. A database
-                    # that cannot be reached fails the check below too and is waited for.
-                    logger.warning("could not create the tracker store's table (%s)", type(exc).__name__)
-                    with self.engine.connect():
-                        pass
-                self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-                break
-            except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as exc:
-                logger.warning("tracker store database not reachable (%s); retrying", type(exc).__name__)
-                time.sleep(CONNECT_RETRY_S)
-        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
 
 def max_conversations_setting(configured: Union[int, str, None]) -> int:

@@ -65,6 +65,34 @@ async def test_a_conversation_survives_a_new_store_and_grows_turn_by_turn(backen
         assert (tmp_path / "conversations.db").stat().st_mode & 0o777 == 0o600  # health information
 
 
+class RecordingMixin:
+    """Stands in for rasa_ext.erasure.ErasureMixin: wraps __init__, save and retrieve through super()."""
+
+    def __init__(self, *args, **kwargs):
+        self.calls = ["init"]
+        super().__init__(*args, **kwargs)
+
+    async def save(self, tracker):
+        self.calls.append("save")
+        await super().save(tracker)
+
+    async def retrieve(self, sender_id):
+        self.calls.append("retrieve")
+        return await super().retrieve(sender_id)
+
+
+@pytest.mark.asyncio
+async def test_a_mixin_composes_with_the_store(tmp_path):
+    class Composed(RecordingMixin, UrlSQLTrackerStore):
+        pass
+
+    store = Composed(Domain.empty(), host=f"sqlite:///{tmp_path / 'c.db'}")
+    await store.save(conversation("visitor-6", ["hello"]))
+    assert user_texts(await store.retrieve("visitor-6")) == ["hello"]
+    assert store.calls == ["init", "save", "retrieve"]
+    assert store.engine.hide_parameters  # the engine conversations go through is ours
+
+
 def test_a_store_without_a_url_refuses_to_start():
     with pytest.raises(ValueError, match="TRACKER_STORE_URL"):
         UrlSQLTrackerStore(Domain.empty(), host="")
