@@ -1,7 +1,8 @@
 """`make run`: start the action server, the Rasa server, the staff inbox and the outbox deliverer, and supervise
 them. With RASA_INSTANCES=N it starts N Rasa servers (RASA_PORT+i), each with its own action server
-(ACTION_PORT+i), all on the same tracker and lock stores, and still one inbox and one deliverer. A child that dies is restarted with a capped exponential backoff; the stack stops only on Ctrl-C / SIGTERM
-or when one child is in a crash loop (too many exits within a window), then the launcher exits 1.
+(ACTION_PORT+i), all on the same tracker and lock stores, and still one inbox and one deliverer. A child that
+dies is restarted with a capped exponential backoff; the stack stops only on Ctrl-C / SIGTERM or when one child
+is in a crash loop (too many exits within a window), then the launcher exits 1.
 
 Standard library only (plus bot.settings), so it runs in either environment; `make run` uses the services one.
 """
