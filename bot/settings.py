@@ -160,6 +160,39 @@ def inbox_secret_problems(settings: Settings) -> List[str]:
     return [problem for problem in found if problem]
 
 
+def _url_scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+
+
+def store_problems(settings: Settings) -> List[str]:
+    """What stops `make run` from starting its Rasa servers: unusable store URLs, or several instances without
+    stores they can share. Each line names the setting, never its value (a URL may carry a password)."""
+    found: List[str] = []
+    tracker_scheme = _url_scheme(settings.tracker_store_url)
+    if not (tracker_scheme.startswith("postgresql") or tracker_scheme.startswith("sqlite")):
+        found.append("TRACKER_STORE_URL must be a postgresql:// or sqlite:/// URL (SQLAlchemy form)")
+    lock_scheme = _url_scheme(settings.lock_store_url)
+    if settings.lock_store_url and lock_scheme not in ("redis", "rediss", "unix"):
+        found.append("LOCK_STORE_URL must be a redis://, rediss:// or unix:// URL (or empty: in memory)")
+    if settings.rasa_instances < 1:
+        found.append("RASA_INSTANCES must be at least 1")
+    elif settings.rasa_instances > 1:
+        if not settings.lock_store_url:
+            found.append(
+                "RASA_INSTANCES > 1 needs LOCK_STORE_URL (Redis): without a shared lock two instances run turns of "
+                "one conversation at once"
+            )
+        if tracker_scheme.startswith("sqlite"):
+            found.append(
+                "RASA_INSTANCES > 1 needs TRACKER_STORE_URL on PostgreSQL: on SQLite the instances queue for one "
+                "file's write lock, and a save that times out is kept in one instance's memory only (a lost turn)"
+            )
+    return found
+
+
 def refuse_to_start(problems: List[str]) -> None:
     """Stop the process with one line per problem (SystemExit prints it to stderr and exits 1)."""
     if problems:
@@ -235,11 +268,15 @@ class Settings:
     chat_new_conversations_per_minute: int = 20
     chat_messages_per_conversation_per_minute: int = 60
     tracker_max_conversations: int = 10_000
-    # The retention job (services/purge.py): RETENTION_DAYS as given, how often `make run` purges, and the
-    # tracker store it purges (unset: the SQLite file in DATA_DIR).
+    # The retention job (services/purge.py): RETENTION_DAYS as given and how often `make run` purges.
     retention_days: float = 1.0
     purge_interval_minutes: float = 60.0
+    # Production stores (docs/operations.md "Scaling out"): Rasa's conversations in an SQL database (empty:
+    # SQLite in DATA_DIR), its per-conversation ticket lock in Redis (empty: in memory, one instance only),
+    # and how many Rasa servers (each with its own action server) `make run` starts.
     tracker_store_url: str = ""
+    lock_store_url: str = ""
+    rasa_instances: int = 1
 
     @property
     def chat_server_url(self) -> str:
@@ -334,5 +371,7 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         retention_days=retention_days,
         purge_interval_minutes=_env_positive("PURGE_INTERVAL_MINUTES", DEFAULT_PURGE_INTERVAL_MINUTES),
         tracker_store_url=_env("TRACKER_STORE_URL") or f"sqlite:///{data_dir / 'conversations.db'}",
+        lock_store_url=_env("LOCK_STORE_URL"),
+        rasa_instances=_env_int("RASA_INSTANCES", 1),
         **_chat_settings(),
     )

@@ -11,7 +11,9 @@ This store keeps Rasa's lock format (the JSON `TicketLock` reads), so Rasa's own
 Redis runs one at a time. Ticket numbers come from a per-conversation counter that outlives the lock, so a
 number is never issued twice even after the lock was deleted and made again.
 
-Named in endpoints.yml:
+endpoints.yml names `UrlLockStore` with `url: ${LOCK_STORE_URL}`: this store when the URL is set, Rasa's
+InMemoryLockStore when it is empty (one instance). Rasa's substitution cannot make a section conditional, so
+the choice is made here, at start-up, once. Naming this store directly works too:
 
     lock_store:
       type: rasa_ext.lock_store.AtomicRedisLockStore
@@ -27,7 +29,7 @@ from urllib.parse import urlparse
 
 import redis
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX, LockError, LockStore
+from rasa.core.lock_store import DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX, InMemoryLockStore, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
 # A counter lives this long after its conversation's last ticket: far longer than any lock lifetime, so
@@ -144,3 +146,45 @@ class AtomicRedisLockStore(LockStore):
         # One script removes the ticket and, when no one else holds one, the lock: nothing can be queued
         # between the check and the delete.
         self.finish_serving(conversation_id, ticket_number)
+
+
+class UrlLockStore(LockStore):
+    """AtomicRedisLockStore for a redis:// URL, InMemoryLockStore for an empty one (LOCK_STORE_URL unset).
+
+    Every storage method goes to the chosen store, so its own atomic versions are the ones used; Rasa's
+    waiting loop (`lock`, `_acquire_lock`) runs here on top of them, as it would on the store itself.
+    """
+
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, *, url: Optional[str] = None) -> None:
+        url = (url if url is not None else (endpoint_config.url if endpoint_config else None)) or ""
+        self.store: LockStore = (
+            AtomicRedisLockStore(endpoint_config, url=url.strip()) if url.strip() else InMemoryLockStore()
+        )
+        super().__init__()
+
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        return self.store.get_lock(conversation_id)
+
+    def delete_lock(self, conversation_id: str) -> None:
+        self.store.delete_lock(conversation_id)
+
+    def save_lock(self, lock: TicketLock) -> None:
+        self.store.save_lock(lock)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = 60) -> int:
+        return self.store.issue_ticket(conversation_id, lock_lifetime)
+
+    def update_lock(self, conversation_id: str) -> None:
+        self.store.update_lock(conversation_id)
+
+    def get_or_create_lock(self, conversation_id: str) -> TicketLock:
+        return self.store.get_or_create_lock(conversation_id)
+
+    def is_someone_waiting(self, conversation_id: str) -> bool:
+        return self.store.is_someone_waiting(conversation_id)
+
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        self.store.finish_serving(conversation_id, ticket_number)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        self.store.cleanup(conversation_id, ticket_number)

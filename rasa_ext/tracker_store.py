@@ -1,4 +1,13 @@
-"""The embedded profile's tracker store: Rasa's in-memory store, with transcripts forgotten once idle.
+"""Rasa's tracker stores as this project runs them.
+
+`UrlSQLTrackerStore` (named in endpoints.yml, `url: ${TRACKER_STORE_URL}`) is Rasa's SQL tracker store built from
+one SQLAlchemy URL: PostgreSQL in production (several Rasa instances share it), SQLite in DATA_DIR by default (so
+a conversation survives a restart). Rasa's store is kept as it is (its `events` table, its save and retrieve);
+only the engine differs: it is created with `hide_parameters=True` and keeps only the first line of a database
+error's message, so a failed statement's error text (which Rasa's fail-safe wrapper logs) never carries the
+bound values or the row PostgreSQL refused, i.e. the event JSON with what the visitor typed.
+
+`ExpiringInMemoryTrackerStore` below is the former embedded default, still usable (name it in endpoints.yml):
 
 Chat transcripts are health information. The stock InMemoryTrackerStore keeps every conversation until the
 process stops; this one drops a conversation `retention_minutes` after its last message (default 24 h, from
@@ -10,18 +19,23 @@ conversations are kept in order of last activity), not at every key on every mes
 
 "Delete my data" erases a conversation at once (rasa_ext/erasure.py, mixed in here).
 
-endpoints.yml passes `retention_minutes: ${TRANSCRIPT_RETENTION_MINUTES}`; Rasa's substitution yields a string.
+Named in endpoints.yml, it would take `retention_minutes: ${TRANSCRIPT_RETENTION_MINUTES}`; Rasa's substitution
+yields a string.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Optional, Union
 
+import sqlalchemy as sa
+import sqlalchemy.orm
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -29,6 +43,78 @@ from rasa_ext.erasure import ErasureMixin
 
 DEFAULT_RETENTION_MINUTES = 24 * 60
 DEFAULT_MAX_CONVERSATIONS = 10_000
+
+
+# A server message's value in quotes, as in `invalid input syntax for type integer: "<value>"`.
+_QUOTED_VALUE = re.compile(r'(:\s*)"[^"]*"\s*$')
+
+
+def _primary_line(text: str) -> str:
+    first = text.splitlines()[0] if text else text
+    return _QUOTED_VALUE.sub(r'\1"..."', first)
+
+
+def _keep_values_out_of_server_messages(context: Any) -> None:
+    """SQLAlchemy's handle_error hook: PostgreSQL's message can quote the row it refused (`DETAIL:  Failing row
+    contains (...)`, after a constraint violation) or a value it could not read; hide_parameters cannot hide
+    those. Only the message's first line stays (the error's class and SQLSTATE are untouched), so neither the
+    raised exception nor Rasa's fail-safe wrapper, which logs it, carries what a visitor typed."""
+    for error in (context.sqlalchemy_exception, context.original_exception):
+        if error is not None and error.args and isinstance(error.args[0], str):
+            error.args = (_primary_line(error.args[0]), *error.args[1:])
+
+
+def sql_engine(url: str) -> sa.engine.Engine:
+    """The engine Rasa's SQLTrackerStore would make for `url` (its PostgreSQL pool sizes and POSTGRESQL_SCHEMA
+    search path), with bound parameters and the server's quotes of them kept out of every error message."""
+    engine = sa.create_engine(url, hide_parameters=True, **create_engine_kwargs(url))
+    sa.event.listen(engine, "handle_error", _keep_values_out_of_server_messages)
+    return engine
+
+
+def _private_sqlite_file(url: str) -> None:
+    """An SQLite file of conversations is health information: made 0600 (in a 0700 directory) before SQLite
+    would create it under whatever umask this process has."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+class UrlSQLTrackerStore(ErasureMixin, SQLTrackerStore):
+    """Rasa's SQLTrackerStore from one SQLAlchemy URL (`postgresql://user@host:5432/db`, `sqlite:////path.db`).
+
+    Rasa passes endpoints.yml's `url` as `host`, and Rasa's own __init__ takes a URL there as it is: it connects
+    (waiting for a database still starting) and creates the `events` table, tolerating another instance doing
+    so at the same moment. Its engine is then swapped, before any conversation goes through it, for one made
+    with hide_parameters=True that keeps values out of error messages (`sql_engine`). Saving and retrieving
+    are SQLTrackerStore's own, and __init__ goes through super(), so rasa_ext.erasure.ErasureMixin composes:
+    a save after "delete my data" deletes the conversation's rows instead.
+
+    Cost to know: Rasa's retrieve reads and rebuilds every event of the conversation's current session on
+    every turn (and save counts them again), so a turn's store work grows with the session's length.
+    """
+
+    engine: sa.engine.Engine
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        url: Optional[str] = None,
+        host: Optional[str] = None,
+        event_broker: Optional[EventBroker] = None,
+        **kwargs: Any,
+    ) -> None:
+        engine_url = (url or host or "").strip()
+        if "://" not in engine_url:
+            raise ValueError("the tracker store needs a url: postgresql://... or sqlite:///... (TRACKER_STORE_URL)")
+        _private_sqlite_file(engine_url)
+        super().__init__(domain, host=engine_url, event_broker=event_broker, **kwargs)
+        self.engine.dispose()  # Rasa's, made without hide_parameters: only its table creation went through it
+        self.engine = sql_engine(engine_url)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
 
 def max_conversations_setting(configured: Union[int, str, None]) -> int:

@@ -1,6 +1,8 @@
 """`make run`: start the action server, the Rasa server, the staff inbox and the outbox deliverer, and supervise
-them. A child that dies is restarted with a capped exponential backoff; the stack stops only on Ctrl-C / SIGTERM
-or when one child is in a crash loop (too many exits within a window), then the launcher exits 1.
+them. With RASA_INSTANCES=N it starts N Rasa servers (RASA_PORT+i), each with its own action server
+(ACTION_PORT+i), all on the same tracker and lock stores, and still one inbox and one deliverer. A child that
+dies is restarted with a capped exponential backoff; the stack stops only on Ctrl-C / SIGTERM or when one child
+is in a crash loop (too many exits within a window), then the launcher exits 1.
 
 Standard library only (plus bot.settings), so it runs in either environment; `make run` uses the services one.
 """
@@ -18,7 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
-from bot.settings import PROJECT_ROOT, Settings, handoff_problems, inbox_secret_problems, load_settings, refuse_to_start
+from bot.settings import (
+    PROJECT_ROOT,
+    Settings,
+    handoff_problems,
+    inbox_secret_problems,
+    load_settings,
+    refuse_to_start,
+    store_problems,
+)
 from bot.web_chat import cors_origins
 
 RASA_VENV = PROJECT_ROOT / ".venv"
@@ -76,7 +86,8 @@ def is_crash_loop(exits_in_window: int, policy: RestartPolicy) -> bool:
 
 def child_environment(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     """What every child sees: the caller's environment, the quiet defaults, then the values from settings
-    (endpoints.yml reads ACTION_PORT and TRANSCRIPT_RETENTION_MINUTES from here)."""
+    (endpoints.yml reads ACTION_PORT, TRACKER_STORE_URL and LOCK_STORE_URL from here; each instance's children
+    get their own ACTION_PORT and RASA_PORT on top, see `plan`)."""
     env = dict(os.environ if base is None else base)
     for name, value in QUIET_ENV.items():
         env.setdefault(name, value)
@@ -89,6 +100,10 @@ def child_environment(settings: Settings, base: Optional[Dict[str, str]] = None)
             "DATA_DIR": str(settings.data_dir),
             "TRACKER_MAX_CONVERSATIONS": str(settings.tracker_max_conversations),
             "TRANSCRIPT_RETENTION_MINUTES": f"{settings.transcript_retention_minutes:g}",
+            # Always set (Rasa stops on an unset ${VARIABLE}); an empty LOCK_STORE_URL means in memory.
+            "TRACKER_STORE_URL": settings.tracker_store_url,
+            "LOCK_STORE_URL": settings.lock_store_url,
+            "RASA_INSTANCES": str(settings.rasa_instances),
             "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
             "PYTHONUNBUFFERED": "1",  # log lines reach the console when they happen, not at exit
         }
@@ -96,41 +111,72 @@ def child_environment(settings: Settings, base: Optional[Dict[str, str]] = None)
     return env
 
 
-def plan(settings: Settings, model: Path) -> List[Child]:
-    """The default stack, in start order (it stops in reverse: Rasa first, the action server last)."""
-    rasa_python = [str(RASA_VENV / "bin" / "python"), "-m", "services.quiet"]
-    rasa_argv = [
-        *rasa_python,
-        # Rasa's `run`, with its API token (if any) read from the environment: never on a command line.
-        "services.rasa_server",
-        "--model",
-        str(model),
-        "--interface",
-        settings.host,
-        "--port",
-        str(settings.rasa_port),
-        "--endpoints",
-        str(ENDPOINTS),
-        "--credentials",
-        str(PROJECT_ROOT / "credentials.yml"),
-        # The web chat widget calls the REST channel from the browser: the demo page's origins and the clinic's
-        # site (CHAT_ALLOWED_ORIGINS) may, no other page may (never `*`).
-        "--cors",
-        *cors_origins(settings.inbox_port, settings.chat_allowed_origins),
+def instance_ports(settings: Settings) -> List[tuple]:
+    """(Rasa port, action server port) of each instance: RASA_PORT+i and ACTION_PORT+i."""
+    return [(settings.rasa_port + i, settings.action_port + i) for i in range(settings.rasa_instances)]
+
+
+def port_problems(settings: Settings) -> List[str]:
+    """Two children on one port would leave one of them restarting forever: say it before starting."""
+    ports = [port for pair in instance_ports(settings) for port in pair] + [settings.inbox_port]
+    if len(set(ports)) == len(ports):
+        return []
+    return [
+        f"RASA_PORT..RASA_PORT+{settings.rasa_instances - 1}, ACTION_PORT..ACTION_PORT+{settings.rasa_instances - 1} "
+        "and INBOX_PORT overlap: choose ports further apart"
     ]
+
+
+def plan(settings: Settings, model: Path) -> List[Child]:
+    """The stack, in start order (it stops in reverse: Rasa first, the action servers last). One instance's
+    children are named `actions` and `rasa`; with RASA_INSTANCES=N they are `actions-0`... and `rasa-0`..."""
+    rasa_python = [str(RASA_VENV / "bin" / "python"), "-m", "services.quiet"]
     # Rasa's HTTP API (tracker, events...) stays off unless a token protects it; services/rasa_server.py reads it
     # from RASA_AUTH_TOKEN in its environment (a command line is readable by every local user).
-    rasa_env = {"RASA_AUTH_TOKEN": settings.rasa_auth_token}
+    single = settings.rasa_instances == 1
+    actions: List[Child] = []
+    servers: List[Child] = []
+    for i, (rasa_port, action_port) in enumerate(instance_ports(settings)):
+        suffix = "" if single else f"-{i}"
+        # endpoints.yml's ${ACTION_PORT} is read from this Rasa's environment: each talks to its own actions.
+        ports_env = {"RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port)}
+        actions.append(
+            Child(
+                "actions" + suffix,
+                # rasa_sdk, after starting the event spool's writer (it drains what a previous run left; the
+                # instances share DATA_DIR/spool, bot/handoff/spool.py).
+                [*rasa_python, "services.action_server", "--actions", "actions", "--port", str(action_port)],
+                f"http://127.0.0.1:{action_port}/health",
+                # rasa_sdk binds 0.0.0.0 unless told otherwise; only Rasa on this host talks to it.
+                extra_env={"SANIC_HOST": "127.0.0.1", **({} if single else ports_env)},
+            )
+        )
+        rasa_argv = [
+            *rasa_python,
+            # Rasa's `run`, with its API token (if any) read from the environment: never on a command line.
+            "services.rasa_server",
+            "--model",
+            str(model),
+            "--interface",
+            settings.host,
+            "--port",
+            str(rasa_port),
+            "--endpoints",
+            str(ENDPOINTS),
+            "--credentials",
+            str(PROJECT_ROOT / "credentials.yml"),
+            # The web chat widget calls the REST channel from the browser: the demo page's origins and the
+            # clinic's site (CHAT_ALLOWED_ORIGINS) may, no other page may (never `*`).
+            "--cors",
+            *cors_origins(settings.inbox_port, settings.chat_allowed_origins),
+        ]
+        rasa_env = {"RASA_AUTH_TOKEN": settings.rasa_auth_token, **({} if single else ports_env)}
+        servers.append(
+            Child("rasa" + suffix, rasa_argv, f"http://{_loopback_for(settings.host)}:{rasa_port}/", extra_env=rasa_env)
+        )
     services_python = str(SERVICES_VENV / "bin" / "python")
     return [
-        Child(
-            "actions",
-            # rasa_sdk, after starting the event spool's writer (it drains what a previous run left).
-            [*rasa_python, "services.action_server", "--actions", "actions", "--port", str(settings.action_port)],
-            f"http://127.0.0.1:{settings.action_port}/health",
-            # rasa_sdk binds 0.0.0.0 unless told otherwise; only Rasa on this host talks to it.
-            extra_env={"SANIC_HOST": "127.0.0.1"},
-        ),
+        *actions,
         Child(
             "inbox",
             # The staff web app listens on INBOX_HOST (loopback by default), never on HOST with the chat.
@@ -139,7 +185,7 @@ def plan(settings: Settings, model: Path) -> List[Child]:
             crash_loop_stops_stack=False,
         ),
         Child("deliverer", [services_python, "-m", "services.deliverer"], crash_loop_stops_stack=False),
-        Child("rasa", rasa_argv, f"http://{_loopback_for(settings.host)}:{settings.rasa_port}/", extra_env=rasa_env),
+        *servers,
     ]
 
 
@@ -299,22 +345,44 @@ def supervise(supervisor: Supervisor, startup_timeout_s: float) -> int:
     return supervisor.run(startup_timeout_s)
 
 
+def _store_name(url: str, default: str) -> str:
+    """Which engine a store URL names, never the URL itself (it may carry a password)."""
+    return url.split(":", 1)[0].split("+", 1)[0] if url else default
+
+
 def ready_banner(settings: Settings) -> str:
-    return (
-        "[launcher] ready:\n"
-        f"  chat (REST)  POST http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook\n"
-        f"  web chat     http://{settings.inbox_host}:{settings.inbox_port}/chat (demo page of the widget)\n"
-        f"  staff inbox  http://{settings.inbox_host}:{settings.inbox_port}/\n"
-        f"  actions      http://127.0.0.1:{settings.action_port}/health\n"
-        f"  deliverer    to {'HANDOFF_URL' if settings.handoff_url else 'the staff inbox'}\n"
-        "  Ctrl-C stops everything."
-    )
+    instances = instance_ports(settings)
+    chat = [f"  chat (REST)  POST http://{settings.host}:{rasa}/webhooks/rest/webhook" for rasa, _ in instances]
+    actions = ", ".join(f"http://127.0.0.1:{action}/health" for _, action in instances)
+    lines = [
+        "[launcher] ready:",
+        *chat,
+        f"  web chat     http://{settings.inbox_host}:{settings.inbox_port}/chat (demo page of the widget)",
+        f"  staff inbox  http://{settings.inbox_host}:{settings.inbox_port}/",
+        f"  actions      {actions}",
+        f"  deliverer    to {'HANDOFF_URL' if settings.handoff_url else 'the staff inbox'}",
+        f"  stores       conversations in {_store_name(settings.tracker_store_url, 'sqlite')}, "
+        f"locks {_store_name(settings.lock_store_url, 'in memory')}"
+        + (
+            f"; {len(instances)} instances: put a load balancer in front (docs/operations.md)"
+            if len(instances) > 1
+            else ""
+        ),
+        "  Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> int:
     settings = load_settings()
     # The deliverer and the inbox would refuse these too, then be restarted forever: say it once, up front.
-    refuse_to_start(handoff_problems(settings) + inbox_secret_problems(settings))
+    # Several instances need shared stores (bot/settings.py store_problems), and every child its own port.
+    refuse_to_start(
+        handoff_problems(settings)
+        + inbox_secret_problems(settings)
+        + store_problems(settings)
+        + port_problems(settings)
+    )
     model = Path(os.environ.get("RASA_MODEL", str(DEFAULT_MODEL)))
     if not model.exists():
         print(f"[launcher] no trained model at {model}: run `make train` (or `make run`)", file=sys.stderr)

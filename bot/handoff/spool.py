@@ -9,6 +9,12 @@ on disk and the writer retries with a growing pause (1, 2, 4... at most `retry_c
 the outage lasts. A restarted action server finds the spool and carries on. The outbox keeps the first copy of
 an id, so an event written twice (a retry after a write that did land) is stored once.
 
+Several action servers (RASA_INSTANCES > 1) share one DATA_DIR/spool, each with its own writer: any writer may
+store any file. Two writers storing the same file at once store it once (the outbox keeps the first copy), a
+file another writer already removed or set aside is skipped without error, and a `submit` whose file another
+writer stored says STORED (its own writer finds the file gone and knows why). Whatever any instance left is
+drained by whichever action server runs next, so fewer instances after a restart lose nothing.
+
 Logs name only the event id, its type and the exception's type: event bodies are health information.
 """
 
@@ -30,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 STORED, QUEUED = "stored", "queued"
 DEFAULT_MAX_EVENTS = 10_000
+SHARED_SPOOL_POLL_S = 0.05  # how often a waiting submit looks whether another writer stored its file
 
 
 class SpoolFull(OSError):
@@ -87,8 +94,16 @@ class EventSpool:
         self._sync_directory()
 
     def set_aside(self, path: Path) -> None:
-        """A file that cannot be read as an event stays for a person to look at, out of the retry loop."""
-        os.replace(path, path.with_suffix(".unreadable"))
+        """A file that cannot be read as an event stays for a person to look at, out of the retry loop.
+        Another writer sharing the spool may have stored or set it aside already: nothing left to do then."""
+        try:
+            os.replace(path, self.set_aside_path(path))
+        except FileNotFoundError:
+            return
+
+    @staticmethod
+    def set_aside_path(path: Path) -> Path:
+        return path.with_suffix(".unreadable")
 
     def _sync_directory(self) -> None:
         fd = os.open(self.directory, os.O_RDONLY)
@@ -108,11 +123,15 @@ class StoreWriter:
         *,
         retry_base_s: float = 1.0,
         retry_cap_s: float = 30.0,
+        idle_check_s: float = 5.0,
     ) -> None:
         self._store = store  # called on the writer thread: a store that cannot even connect is retried too
         self.spool = spool
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s
+        # An idle writer still looks at the spool this often: files another instance's writer could not store
+        # (its database connection broken) are picked up here without waiting for a submit of our own.
+        self.idle_check_s = idle_check_s
         self.store_answering = True  # False from a failed or slow write until the next successful one
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -145,12 +164,24 @@ class StoreWriter:
             self._waiting[path] = done
         self.start()
         self._wake.set()
-        stored = done.wait(wait_s) if self.store_answering else False
+        stored = self._wait_stored(path, done, wait_s) if self.store_answering else False
         with self._lock:
             self._waiting.pop(path, None)
             if not (stored or done.is_set()):
                 self.store_answering = False  # slow counts as down: the next caller does not wait either
         return STORED if stored or done.is_set() else QUEUED
+
+    def _wait_stored(self, path: Path, done: threading.Event, wait_s: float) -> bool:
+        """Wait at most `wait_s` for the event to be stored: by this writer (it sets `done`) or by another
+        writer sharing the spool (the file is gone and was not set aside)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            if done.wait(min(SHARED_SPOOL_POLL_S, max(0.0, deadline - time.monotonic()))):
+                return True
+            if not path.exists() and not self.spool.set_aside_path(path).exists():
+                return True
+            if time.monotonic() >= deadline:
+                return False
 
     def _run(self) -> None:
         failures = 0
@@ -158,7 +189,7 @@ class StoreWriter:
             self._wake.clear()
             paths = self.spool.pending()
             if not paths:
-                self._wake.wait(60.0)
+                self._wake.wait(self.idle_check_s)
                 continue
             for path in paths:
                 if self._stopping.is_set():
@@ -178,7 +209,11 @@ class StoreWriter:
         try:
             event = self.spool.load(path)
         except FileNotFoundError:
-            return True  # another writer sharing DATA_DIR stored it
+            # Another writer sharing DATA_DIR/spool got there first: it removes a file only once the outbox has
+            # the event (or sets it aside as unreadable). A submit waiting on this file hears the truth.
+            if not self.spool.set_aside_path(path).exists():
+                self._stored(path)
+            return True
         except (OSError, ValueError):
             logger.error("spooled file %s is unreadable; set aside", path.name)
             self.spool.set_aside(path)
@@ -196,10 +231,13 @@ class StoreWriter:
             logger.error("could not store event %s (%s): %s", event_id, event_type, type(exc).__name__)
             return False
         self.spool.remove(path)
-        self.store_answering = True
         logger.info("stored event %s (%s) for delivery", event_id, event_type)
+        self._stored(path)
+        return True
+
+    def _stored(self, path: Path) -> None:
+        self.store_answering = True
         with self._lock:
             done = self._waiting.get(path)
         if done is not None:
             done.set()
-        return True

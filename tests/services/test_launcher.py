@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.settings import load_settings
-from services.launcher import ENDPOINTS, SERVICES_VENV, child_environment, plan
+from services.launcher import ENDPOINTS, SERVICES_VENV, child_environment, plan, port_problems, ready_banner
 
 EVERY_ADDRESS = "0.0.0.0"  # noqa: S104 - what publishing looks like: the test checks only the chat gets it
 
@@ -123,3 +123,66 @@ def test_rasa_allows_cross_origin_chat_from_the_demo_page_and_the_clinic_site_on
         origins.append(value)
     assert origins == ["http://127.0.0.1:6103", "http://localhost:6103", "https://www.clinic.example"]
     assert "*" not in rasa
+
+
+def test_the_stores_default_to_sqlite_in_the_data_dir_and_an_in_memory_lock(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRACKER_STORE_URL", raising=False)
+    monkeypatch.delenv("LOCK_STORE_URL", raising=False)
+    s = settings(tmp_path, monkeypatch)
+    env = child_environment(s, base={})
+    # Always set: endpoints.yml names both, and Rasa stops on an unset ${VARIABLE}.
+    assert env["TRACKER_STORE_URL"] == f"sqlite:///{tmp_path.resolve() / 'conversations.db'}"
+    assert env["LOCK_STORE_URL"] == ""
+    assert s.rasa_instances == 1
+
+
+def test_n_instances_each_get_their_own_rasa_and_action_server_on_consecutive_ports(tmp_path, monkeypatch):
+    s = settings(
+        tmp_path,
+        monkeypatch,
+        RASA_INSTANCES="2",
+        RASA_PORT="6101",
+        ACTION_PORT="6201",
+        INBOX_PORT="6301",
+        TRACKER_STORE_URL="postgresql://postgres@127.0.0.1:5432/haven",
+        LOCK_STORE_URL="redis://127.0.0.1:6379/0",
+    )
+    children = {c.name: c for c in plan(s, tmp_path / "m.tar.gz")}
+    # One inbox and one deliverer for all; Rasa servers stop first, the action servers last.
+    assert list(children) == ["actions-0", "actions-1", "inbox", "deliverer", "rasa-0", "rasa-1"]
+    for i in range(2):
+        rasa, actions = children[f"rasa-{i}"], children[f"actions-{i}"]
+        assert rasa.argv[rasa.argv.index("--port") + 1] == str(6101 + i)
+        assert rasa.health_url == f"http://127.0.0.1:{6101 + i}/"
+        # endpoints.yml's ${ACTION_PORT} comes from this Rasa's own environment: its own action server.
+        assert rasa.extra_env is not None and rasa.extra_env["ACTION_PORT"] == str(6201 + i)
+        assert actions.argv[actions.argv.index("--port") + 1] == str(6201 + i)
+        assert actions.health_url == f"http://127.0.0.1:{6201 + i}/health"
+    env = child_environment(s, base={})
+    assert env["TRACKER_STORE_URL"] == "postgresql://postgres@127.0.0.1:5432/haven"
+    assert env["LOCK_STORE_URL"] == "redis://127.0.0.1:6379/0"
+
+
+def test_the_ready_banner_lists_every_instance_and_names_the_stores_without_their_urls(tmp_path, monkeypatch):
+    s = settings(
+        tmp_path,
+        monkeypatch,
+        RASA_INSTANCES="2",
+        RASA_PORT="6101",
+        ACTION_PORT="6201",
+        TRACKER_STORE_URL="postgresql://haven:pa55word@db.internal:5432/haven",
+        LOCK_STORE_URL="redis://:s3cret@cache.internal:6379/0",
+    )
+    banner = ready_banner(s)
+    assert "http://127.0.0.1:6101/webhooks/rest/webhook" in banner
+    assert "http://127.0.0.1:6102/webhooks/rest/webhook" in banner
+    assert "http://127.0.0.1:6201/health, http://127.0.0.1:6202/health" in banner
+    assert "conversations in postgresql, locks redis" in banner
+    assert "pa55word" not in banner and "s3cret" not in banner and "internal" not in banner
+
+
+def test_instances_whose_ports_overlap_are_refused(tmp_path, monkeypatch):
+    s = settings(tmp_path, monkeypatch, RASA_INSTANCES="3", RASA_PORT="6100", ACTION_PORT="6102", INBOX_PORT="6400")
+    assert len(port_problems(s)) == 1
+    s = settings(tmp_path, monkeypatch, RASA_INSTANCES="3", RASA_PORT="6100", ACTION_PORT="6103", INBOX_PORT="6400")
+    assert port_problems(s) == []

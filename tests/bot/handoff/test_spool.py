@@ -174,3 +174,75 @@ def test_postgres_engine_hides_parameters_but_its_server_message_may_echo_them()
     finally:
         engine.dispose()
     assert "parameters hidden" in str(info.value)
+
+
+# --- one spool shared by several action servers (RASA_INSTANCES > 1) ------------------------------------------
+
+
+class DownStore:
+    """A store whose every write fails, as from an action server whose database connection is broken."""
+
+    def enqueue(self, event: dict) -> bool:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("connection lost"))
+
+
+def test_writers_sharing_a_spool_store_every_event_exactly_once(tmp_path, sqlite_url):
+    """Two writers (two action servers) over one directory and one outbox, submitting at the same time from
+    several threads: every event lands once, every caller hears STORED, nothing is left or set aside."""
+    writers = [StoreWriter(lambda: Outbox(sqlite_url), EventSpool(tmp_path / "spool")) for _ in range(2)]
+    outcomes: list[str] = []
+    guard = threading.Lock()
+
+    def submit_many(writer: StoreWriter, first: int) -> None:
+        for n in range(first, first + 15):
+            outcome = writer.submit(make_lead_event(n), wait_s=30)
+            with guard:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=submit_many, args=(writers[k % 2], 100 * k)) for k in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert wait_for(lambda: writers[0].spool.count() == 0, 30)
+        ids = [event["id"] for event in stored_events(sqlite_url)]
+        expected = {make_lead_event(100 * k + n)["id"] for k in range(4) for n in range(15)}
+        assert len(ids) == len(expected) == 60 and set(ids) == expected  # none lost, none twice
+        assert outcomes.count(STORED) == 60
+        assert all(w._thread is not None and w._thread.is_alive() for w in writers)  # no writer crashed
+        assert not list((tmp_path / "spool").glob("*.unreadable"))
+    finally:
+        for writer in writers:
+            writer.stop()
+
+
+def test_a_submit_whose_event_another_writer_stored_hears_stored(tmp_path, sqlite_url):
+    """This action server's own database connection fails, the other instance's works and drains the shared
+    spool: the visitor is told the truth (stored), not "may be late"."""
+    spool_dir = tmp_path / "spool"
+    broken = StoreWriter(DownStore, EventSpool(spool_dir), retry_base_s=30)
+    healthy = StoreWriter(lambda: Outbox(sqlite_url), EventSpool(spool_dir), idle_check_s=0.2)
+    healthy.start()
+    try:
+        event = make_crisis_event(7, message=VISITOR_TEXT)
+        assert broken.submit(event, wait_s=20) == STORED
+        assert [e["id"] for e in stored_events(sqlite_url)] == [event["id"]]
+    finally:
+        broken.stop()
+        healthy.stop()
+
+
+def test_a_file_another_writer_already_moved_is_skipped_without_error(tmp_path, sqlite_url):
+    spool = EventSpool(tmp_path / "spool")
+    path = spool.add(make_lead_event(3))
+    unreadable = spool.add(make_lead_event(4))
+    unreadable.write_text("{not json")
+    writer = StoreWriter(lambda: Outbox(sqlite_url), spool)
+    spool.set_aside(unreadable)  # another writer set it aside...
+    spool.set_aside(unreadable)  # ...and this one finds it gone: no error
+    path.unlink()  # another writer stored and removed it between this one's listing and its read
+    assert writer._write(path) is True
+    assert writer._write(unreadable) is True
+    assert stored_events(sqlite_url) == []  # nothing stored twice, nothing invented
+    assert [p.name for p in (tmp_path / "spool").glob("*.unreadable")] == [unreadable.with_suffix(".unreadable").name]
