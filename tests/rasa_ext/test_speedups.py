@@ -1,0 +1,196 @@
+"""rasa_ext/speedups.py: each patch gives what stock Rasa 3.6.21 gives (same acceptance, same errors)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List, Optional
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+
+from rasa_ext import speedups
+
+STOCK_VALIDATE = RemoteAction.__dict__["_validate_action_result"]
+STOCK_VALIDATE = getattr(STOCK_VALIDATE, "stock", STOCK_VALIDATE)  # the original, even once installed
+
+# Replies an action server gives (what our actions send: slots, bot messages with buttons and metadata, the
+# form's events) and replies Rasa must refuse (wrong types, unknown or incomplete events).
+GOOD: List[Dict[str, Any]] = [
+    {},
+    {"events": [], "responses": []},
+    {
+        "events": [
+            {"event": "slot", "timestamp": None, "name": "answer", "value": None},
+            {"event": "slot", "timestamp": 1.5, "name": "screening", "value": {"answers": {"age": 34}, "run": 1}},
+            {"event": "slot", "name": "requested_slot", "value": "answer"},
+            {"event": "active_loop", "name": None},
+            {"event": "followup", "name": "action_listen"},
+            {"event": "action_execution_rejected", "name": "screening_form"},
+            {"event": "bot", "text": "hello", "data": {}, "metadata": {"numbered_options": "gad7_1"}},
+            {"event": "reset_slots"},
+            {"event": "restart"},
+            {"event": "session_started", "metadata": None},
+        ],
+        "responses": [
+            {"text": "How old are you?", "buttons": [], "elements": [], "custom": {}, "template": None},
+            {"text": "Consent?", "buttons": [{"title": "Yes", "payload": "Yes"}], "numbered_options": "consent"},
+        ],
+    },
+    {
+        "events": [
+            {
+                "event": "user",
+                "text": "hi",
+                "input_channel": "rest",
+                "message_id": "abc",
+                "parse_data": {
+                    "text": "hi",
+                    "intent": {"name": "greet", "confidence": 0.9},
+                    "intent_ranking": [{"name": "greet", "confidence": 0.9}],
+                    "entities": [{"entity": "age", "value": 34, "start": 0, "end": 2, "extractor": None}],
+                    "response_selector": {"all_retrieval_intents": ["faq"]},
+                },
+            },
+            {"event": "action", "name": "action_listen", "policy": None, "confidence": None},
+            {"event": "entities", "entities": []},
+        ]
+    },
+]
+BAD: List[Any] = [
+    {"events": {}},
+    {"events": "none"},
+    {"responses": {}},
+    {"responses": ["text"]},
+    {"events": [{}]},
+    {"events": [{"event": 3}]},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": "slot", "name": "answer"}]},
+    {"events": [{"event": "slot", "value": 1}]},
+    {"events": [{"event": "slot", "name": 5, "value": 1}]},
+    {"events": [{"event": "slot", "name": "a", "value": 1, "timestamp": "now"}]},
+    {"events": [{"event": "bot", "metadata": []}]},
+    {"events": [{"event": "action", "name": 7}]},
+    {"events": [{"event": "action", "name": "x", "hide_rule_turn": "yes"}]},
+    {"events": [{"event": "entities"}]},
+    {"events": [{"event": "entities", "entities": [{"entity": "x"}]}]},
+    {"events": [{"event": "user", "parse_data": {"intent": {"name": 1}}}]},
+    {"events": [{"event": "user", "text": 5}]},
+    {"events": [{"event": "slot", "name": "a", "value": 1}, "slot"]},
+    [],
+    "reply",
+    None,
+]
+
+
+def error_of(validate: Any, reply: Any) -> Optional[Dict[str, Any]]:
+    try:
+        validate(copy.deepcopy(reply))
+    except jsonschema.ValidationError as error:
+        return {
+            "message": error.message,
+            "path": list(error.path),
+            "schema_path": list(error.schema_path),
+            "validator": error.validator,
+            "context": [c.message for c in error.context],
+        }
+    return None
+
+
+@pytest.fixture(scope="module")
+def installed() -> List[str]:
+    return speedups.install()
+
+
+def test_installs_the_cached_validator_on_rasa_3_6_21(installed):
+    assert speedups.rasa_version() == speedups.SUPPORTED_RASA
+    assert installed == ["cached_response_validator", "cached_event_lookup"]
+    assert RemoteAction._validate_action_result is not STOCK_VALIDATE
+    assert speedups.install() == installed  # once only
+
+
+@pytest.mark.parametrize("reply", GOOD)
+def test_accepts_what_stock_rasa_accepts(installed, reply):
+    action = RemoteAction("validate_screening_form", None)
+    assert STOCK_VALIDATE(action, copy.deepcopy(reply)) is True
+    assert action._validate_action_result(copy.deepcopy(reply)) is True
+
+
+@pytest.mark.parametrize("reply", BAD)
+def test_refuses_what_stock_rasa_refuses_with_the_same_error(installed, reply):
+    action = RemoteAction("action_ask_answer", None)
+    stock = error_of(lambda r: STOCK_VALIDATE(action, r), reply)
+    patched = error_of(action._validate_action_result, reply)
+    assert stock is not None
+    assert patched == stock
+    assert "Failed to validate Action server response from API" in patched["message"]
+
+
+@pytest.mark.parametrize("reply", GOOD + BAD)
+def test_the_cached_validator_decides_as_jsonschema_validate(reply):
+    schema = RemoteAction.action_response_format_spec()
+    validate = speedups.response_validator()
+    assert error_of(validate, reply) == error_of(lambda r: jsonschema.validate(r, schema), reply)
+
+
+def test_a_subclass_with_its_own_schema_keeps_stock_validation(installed):
+    class Strict(RemoteAction):
+        @staticmethod
+        def action_response_format_spec() -> Dict[str, Any]:
+            return {"type": "object", "required": ["events"]}
+
+    with pytest.raises(jsonschema.ValidationError):
+        Strict("x", None)._validate_action_result({"responses": []})
+    assert RemoteAction("x", None)._validate_action_result({"responses": []}) is True
+
+
+def test_another_rasa_version_gets_no_patch_and_an_error_line(monkeypatch, caplog):
+    monkeypatch.setattr(speedups, "_installed", [])
+    monkeypatch.setattr(speedups, "rasa_version", lambda: "3.6.22")
+    with caplog.at_level("ERROR", logger="rasa_ext.speedups"):
+        assert speedups.install() == []
+    assert "written for Rasa 3.6.21, this is Rasa 3.6.22" in caplog.text
+    assert speedups.installed() == []
+
+
+def event_names() -> List[str]:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    return sorted({cls.type_name for cls in all_subclasses(Event)})
+
+
+def test_the_event_lookup_finds_the_class_stock_rasa_finds(installed):
+    from rasa.shared.core.events import Event, SlotSet
+
+    assert "cached_event_lookup" in installed
+    stock = Event.resolve_by_type.stock
+    assert Event.resolve_by_type is not stock
+    names = event_names()
+    assert len(names) > 20
+    for _ in range(2):  # the second time from what was remembered
+        for name in names:
+            assert Event.resolve_by_type(name) is stock(name), name
+            assert Event.resolve_by_type(name, SlotSet) is stock(name, SlotSet), name
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_events_deserialise_as_with_stock_rasa(installed):
+    from rasa.shared.core import events
+
+    replies = [
+        {**event, "timestamp": 1700000000.0 + n} for n, event in enumerate(e for r in GOOD for e in r.get("events", []))
+    ]
+    patched = events.deserialise_events(copy.deepcopy(replies))
+    resolve = events.Event.resolve_by_type
+    try:
+        events.Event.resolve_by_type = staticmethod(resolve.stock)
+        stock = events.deserialise_events(copy.deepcopy(replies))
+    finally:
+        events.Event.resolve_by_type = staticmethod(resolve)
+    assert [type(e) for e in patched] == [type(e) for e in stock]
+    assert [e.as_dict() for e in patched] == [e.as_dict() for e in stock]
+    assert len(patched) == len(replies)
