@@ -194,3 +194,27 @@ def test_events_deserialise_as_with_stock_rasa(installed):
     assert [type(e) for e in patched] == [type(e) for e in stock]
     assert [e.as_dict() for e in patched] == [e.as_dict() for e in stock]
     assert len(patched) == len(replies)
+
+
+@pytest.mark.parametrize(("setting", "enabled"), [("", True), ("on", True), ("off", False), ("false", False)])
+def test_the_rasa_server_installs_them_unless_rasa_speedups_is_off(monkeypatch, setting, enabled):
+    import runpy
+
+    from services import rasa_server
+
+    calls: List[Any] = []
+    monkeypatch.setenv("RASA_SPEEDUPS", setting)
+    monkeypatch.delenv("RASA_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("RASA_AUTH_TOKEN_FILE", raising=False)
+    monkeypatch.setattr(speedups, "install", lambda enabled=True: calls.append(("install", enabled)))
+    monkeypatch.setattr(runpy, "run_module", lambda name, **kwargs: calls.append(("run", name)))
+    monkeypatch.setattr("sys.argv", ["rasa_server"])
+    rasa_server.main(["--port", "1"])
+    assert calls == [("install", enabled), ("run", "rasa")]
+
+
+def test_off_installs_nothing(monkeypatch, caplog):
+    monkeypatch.setattr(speedups, "_installed", [])
+    with caplog.at_level("WARNING", logger="rasa_ext.speedups"):
+        assert speedups.install(enabled=False) == []
+    assert "RASA_SPEEDUPS is off" in caplog.text
