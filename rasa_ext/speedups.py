@@ -21,6 +21,14 @@ Patches:
   deserialised too. The class found for a name is remembered; a name not found yet goes the stock way (as do
   "topic", the default and the error for an unknown name). The event classes are Rasa's, all defined when
   rasa.shared.core.events is imported, so the first match for a name never changes afterwards.
+- `incremental_applied_events`: `DialogueStateTracker.applied_events()` (the events minus what reverts, restarts
+  and loop executions undo) walks the whole conversation, and a turn asks for it again and again on the same
+  events: the session check, each policy's states, the memoization lookups, every prior tracker. The result is
+  kept on the tracker with how many events it covered; when the same event deque has only grown since (the
+  event it ended on is still there, at the same place) and the new events name no new loop, the stock loop body
+  goes on from the kept result over the new events only, which is what a full pass computes (its loop walks the
+  events in order; only the set of loop names, taken from all events, is global). Anything else (another deque,
+  fewer events, another last event, a new loop name, a bounded history) is a full pass. Callers get a fresh list.
 """
 
 from __future__ import annotations
@@ -110,9 +118,95 @@ def _patch_event_lookup() -> None:
     event_class.resolve_by_type = staticmethod(resolve_by_type)
 
 
+class _Applied:
+    """What `applied_events` found for a tracker's first `count` events (`last` the last of them)."""
+
+    __slots__ = ("applied", "count", "events", "last", "loop_names")
+
+    def __init__(self, events: Any, count: int, last: Any, loop_names: frozenset, applied: List[Any]) -> None:
+        self.events = events
+        self.count = count
+        self.last = last
+        self.loop_names = loop_names
+        self.applied = applied
+
+
+APPLIED_CACHE_ATTRIBUTE = "_speedups_applied_events"
+
+
+def _patch_applied_events() -> None:
+    import itertools
+
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    stock = DialogueStateTracker.applied_events
+
+    def apply(tracker: Any, new_events: Any, applied: List[Any], loop_names: frozenset) -> List[Any]:
+        """The body of stock `applied_events`' loop (rasa/shared/core/trackers.py), event by event."""
+        for event in new_events:
+            if isinstance(event, (Restarted, SessionStarted)):
+                applied = []
+            elif isinstance(event, ActionReverted):
+                tracker._undo_till_previous(ActionExecuted, applied)
+            elif isinstance(event, UserUtteranceReverted):
+                tracker._undo_till_previous(UserUttered, applied)
+                tracker._undo_till_previous(ActionExecuted, applied)
+            elif (
+                isinstance(event, ActionExecuted)
+                and event.action_name in loop_names
+                and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)
+            ):
+                tracker._undo_till_previous_loop_execution(event.action_name, applied)
+            else:
+                applied.append(event)
+        return applied
+
+    def applied_events(self: Any) -> List[Any]:
+        events = self.events
+        count = len(events)
+        if events.maxlen is not None:
+            return list(stock(self))  # a bounded history drops events at the front: no reuse
+        cached: Optional[_Applied] = self.__dict__.get(APPLIED_CACHE_ATTRIBUTE)
+        reusable = (
+            cached is not None
+            and cached.events is events
+            and count >= cached.count
+            and (cached.count == 0 or events[cached.count - 1] is cached.last)
+        )
+        if reusable and cached is not None:
+            new_events = list(itertools.islice(reversed(events), count - cached.count))[::-1]
+            names = {e.name for e in new_events if isinstance(e, ActiveLoop) and e.name}
+            if names <= cached.loop_names:
+                applied = apply(self, new_events, list(cached.applied), cached.loop_names)
+                self.__dict__[APPLIED_CACHE_ATTRIBUTE] = _Applied(
+                    events, count, events[-1] if count else None, cached.loop_names, applied
+                )
+                return list(applied)
+        loop_names = frozenset(e.name for e in events if isinstance(e, ActiveLoop) and e.name)
+        applied = apply(self, events, [], loop_names)
+        self.__dict__[APPLIED_CACHE_ATTRIBUTE] = _Applied(
+            events, count, events[-1] if count else None, loop_names, applied
+        )
+        return list(applied)
+
+    applied_events.__doc__ = stock.__doc__
+    applied_events.stock = stock  # type: ignore[attr-defined]
+    DialogueStateTracker.applied_events = applied_events
+
+
 PATCHES: Dict[str, Callable[[], None]] = {
     "cached_response_validator": _patch_response_validator,
     "cached_event_lookup": _patch_event_lookup,
+    "incremental_applied_events": _patch_applied_events,
 }
 
 

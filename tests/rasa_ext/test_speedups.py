@@ -102,9 +102,9 @@ def installed() -> List[str]:
     return speedups.install()
 
 
-def test_installs_the_cached_validator_on_rasa_3_6_21(installed):
+def test_installs_every_patch_on_rasa_3_6_21(installed):
     assert speedups.rasa_version() == speedups.SUPPORTED_RASA
-    assert installed == ["cached_response_validator", "cached_event_lookup"]
+    assert installed == ["cached_response_validator", "cached_event_lookup", "incremental_applied_events"]
     assert RemoteAction._validate_action_result is not STOCK_VALIDATE
     assert speedups.install() == installed  # once only
 
@@ -218,3 +218,93 @@ def test_off_installs_nothing(monkeypatch, caplog):
     with caplog.at_level("WARNING", logger="rasa_ext.speedups"):
         assert speedups.install(enabled=False) == []
     assert "RASA_SPEEDUPS is off" in caplog.text
+
+
+def random_events(rng: Any, count: int) -> List[Any]:
+    """Event sequences with what `applied_events` treats specially: loops (activated, executed, rejected,
+    deactivated), reverted actions and utterances, restarts and new sessions, among ordinary turns."""
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionExecutionRejected,
+        ActionReverted,
+        ActiveLoop,
+        BotUttered,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+
+    makers = [
+        lambda: ActionExecuted("action_listen"),
+        lambda: UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+        lambda: ActionExecuted(rng.choice(["screening_form", "other_form", "action_answer_clinic_question"])),
+        lambda: ActiveLoop(rng.choice(["screening_form", "other_form", None])),
+        lambda: ActionExecutionRejected(rng.choice(["screening_form", "other_form"])),
+        lambda: SlotSet("answer", rng.choice([None, "x"])),
+        lambda: BotUttered("question"),
+        lambda: ActionReverted(),
+        lambda: UserUtteranceReverted(),
+        lambda: Restarted(),
+        lambda: SessionStarted(),
+    ]
+    weights = [6, 6, 8, 3, 2, 4, 4, 1, 1, 0.3, 0.3]
+    return [rng.choices(makers, weights)[0]() for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_applied_events_match_stock_rasa_as_a_conversation_grows(installed, seed):
+    import random
+
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    assert "incremental_applied_events" in installed
+    stock = DialogueStateTracker.applied_events.stock
+    rng = random.Random(seed)
+    tracker = DialogueStateTracker("t", [])
+    for event in random_events(rng, 160):
+        tracker.events.append(event)  # what tracker.update does to the events
+        if rng.random() < 0.5:
+            assert tracker.applied_events() == stock(tracker)
+            assert tracker.applied_events() == stock(tracker)  # asked again, unchanged
+    assert tracker.applied_events() == stock(tracker)
+    rebuilt = DialogueStateTracker.from_events("t", list(tracker.events))
+    assert rebuilt.applied_events() == stock(rebuilt)
+
+
+def test_applied_events_after_the_events_are_replaced_or_bounded(installed):
+    import random
+
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    stock = DialogueStateTracker.applied_events.stock
+    rng = random.Random(7)
+    tracker = DialogueStateTracker("t", [])
+    for event in random_events(rng, 60):
+        tracker.events.append(event)
+    assert tracker.applied_events() == stock(tracker)
+    tracker.events.pop()
+    tracker.events.append(random_events(rng, 1)[0])  # same length, another last event
+    assert tracker.applied_events() == stock(tracker)
+    tracker.events.clear()
+    assert tracker.applied_events() == stock(tracker) == []
+    for event in random_events(rng, 30):
+        tracker.events.append(event)
+    assert tracker.applied_events() == stock(tracker)
+    tracker.events = tracker._create_events(random_events(rng, 30))  # another deque
+    assert tracker.applied_events() == stock(tracker)
+    bounded = DialogueStateTracker("b", [], max_event_history=10)
+    for event in random_events(rng, 40):
+        bounded.events.append(event)
+        assert bounded.applied_events() == stock(bounded)
+
+
+def test_a_returned_list_is_the_callers_own(installed):
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker.from_events("t", [ActionExecuted("action_listen"), UserUttered("hi")])
+    first = tracker.applied_events()
+    first.clear()
+    assert len(tracker.applied_events()) == 2
