@@ -8,7 +8,8 @@ rate limits off, warms it up (one screening and a few floor turns: lazy imports,
 - screening turns: whole screenings over the REST channel by the e2e visitors (tests/e2e/visitor.py), one
   clicking, one typing, alternately; every message of the conversation counts as a turn ("hi" included);
 - floor turns: FLOOR_TEXT ("are you a bot?", intent `bot_challenge`, a rule with the plain response
-  `utter_iamabot`, no custom action) sent again and again in fresh conversations. The model must have that rule
+  `utter_iamabot`, no custom action) sent again and again in fresh conversations, after each screening (so
+  both kinds of turn see the same load on a shared machine). The model must have that rule
   (the script stops if the reply asks a screening question); `--model` picks another model, e.g. one trained in
   /tmp from the product's data plus that rule.
 
@@ -16,7 +17,8 @@ rate limits off, warms it up (one screening and a few floor turns: lazy imports,
         [--floor-turns 40] [--env NAME=VALUE ...] [--json out.json] [--profile DIR]
 
 `--profile DIR` also records py-spy speedscope profiles of both processes during the screening turns (py-spy from
-$PY_SPY, default /tmp/pyspy/bin/py-spy; never installed in the project's environments). Idle CPU (what the
+$PY_SPY, default /tmp/pyspy/bin/py-spy; never installed in the project's environments; the floor turns are
+profiled too). Idle CPU (what the
 processes burn doing nothing) is measured over a few seconds and reported, not subtracted.
 """
 
@@ -112,8 +114,8 @@ class Meter:
         return out
 
 
-def run_screenings(stack: Stack, meter: Optional[Meter], count: int) -> None:
-    for index in range(count):
+def run_screenings(stack: Stack, meter: Optional[Meter], count: int, start: int = 0) -> None:
+    for index in range(start, start + count):
         _name, persona, first = PERSONAS[index % len(PERSONAS)]
         say = meter.wrap(stack.say) if meter else stack.say
         last = Visitor(say, dict(persona)).run(first=first)
@@ -209,9 +211,9 @@ def measure(args: argparse.Namespace) -> Dict[str, object]:
         extra_env=extra,
     )
     started = time.monotonic()
-    stack.start()
-    load_s = time.monotonic() - started
     try:
+        stack.start()
+        load_s = time.monotonic() - started
         if stack.process is None:
             raise RuntimeError("the stack did not start")
         pids = children(stack.process.pid)
@@ -219,13 +221,16 @@ def measure(args: argparse.Namespace) -> Dict[str, object]:
         floor_reply = run_floor(stack, None, 5) if args.floor_turns else ""
         idle = idle_ms_per_s(pids)
         profiles = start_profiles(pids, Path(args.profile)) if args.profile else []
+        # Interleaved (a screening, then its share of the floor turns), so both see the same load on the machine.
         screening = Meter(pids)
-        run_screenings(stack, screening, args.screenings)
+        floor = Meter(pids)
+        for index in range(args.screenings):
+            run_screenings(stack, screening, 1, start=index)
+            share = args.floor_turns * (index + 1) // args.screenings - args.floor_turns * index // args.screenings
+            if share:
+                run_floor(stack, floor, share)
         if profiles:
             stop_profiles(profiles)
-        floor = Meter(pids)
-        if args.floor_turns:
-            run_floor(stack, floor, args.floor_turns)
     finally:
         stack.stop()
         receiver.stop()
