@@ -67,6 +67,12 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw in {"1", "true", "yes", "on"}
 
 
+def rasa_speedups_enabled() -> bool:
+    """RASA_SPEEDUPS (default on): rasa_ext/speedups.py's version-guarded patches of stock Rasa in the Rasa
+    process (docs/performance.md). `off` runs stock Rasa: slower, same behaviour (to measure, or rule them out)."""
+    return _env_bool("RASA_SPEEDUPS", True)
+
+
 def generated_secret(data_dir: Path, name: str) -> str:
     """A random secret kept in DATA_DIR/<name> (mode 0600), created on first use."""
     path = data_dir / name
@@ -254,6 +260,7 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_api_base: str = "https://api.twilio.com"
     notify_leads: bool = False
+    rasa_speedups: bool = True
     inbox_public_url: str = ""
     # Event spool (bot/handoff/spool.py): how long an action waits for the store before it answers "saved, may
     # be late", and how many events may wait for a store that is down before new ones are refused.
@@ -360,6 +367,7 @@ def load_settings(env_file: Optional[Path] = None) -> Settings:
         twilio_account_sid=_env("TWILIO_ACCOUNT_SID"),
         twilio_api_base=_env("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
         notify_leads=_env_bool("NOTIFY_LEADS", False),
+        rasa_speedups=rasa_speedups_enabled(),
         inbox_public_url=_env("INBOX_PUBLIC_URL").rstrip("/"),
         store_wait_s=_env_float("STORE_WAIT_S", 2.0),
         spool_max_events=_env_int("SPOOL_MAX_EVENTS", 10_000),

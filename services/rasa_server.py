@@ -3,8 +3,8 @@
 `/proc/<pid>/cmdline` is readable by every local user, and Rasa takes `--auth-token` only as an argument. The
 launcher therefore starts `python -m services.quiet services.rasa_server <rasa run arguments>`; this reads
 RASA_AUTH_TOKEN (or the file named by RASA_AUTH_TOKEN_FILE) and adds `--enable-api --auth-token` to the
-arguments inside this process, then runs Rasa's own command line here. Without a token the API stays off.
-Standard library only: it runs in the Rasa environment.
+arguments inside this process, installs rasa_ext/speedups.py's patches (docs/performance.md), then runs Rasa's
+own command line here. Without a token the API stays off. It runs in the Rasa environment.
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ def rasa_arguments(arguments: Sequence[str], token: str) -> List[str]:
 
 def main(arguments: Sequence[str]) -> None:
     sys.argv = ["rasa", *rasa_arguments(arguments, auth_token(os.environ))]  # this process's memory only
+    # Our version-guarded speed-ups of stock Rasa (docs/performance.md); none on another Rasa version.
+    from bot.settings import rasa_speedups_enabled
+    from rasa_ext import speedups
+
+    speedups.install(enabled=rasa_speedups_enabled())
     runpy.run_module("rasa", run_name="__main__", alter_sys=True)
 
 
