@@ -31,7 +31,7 @@ KNOWN_PHONE_QUESTION_ID = "contact_phone_known"
 # Intents the rules in data/rules/ handle when a reply is not an answer to the question asked. Every clinic
 # question is the retrieval intent `faq`; its topic (`faq/cost`, ...) matters only to the answer.
 CLINIC_QUESTION_INTENT = "faq"
-CONTROL_INTENTS = frozenset({"talk_to_human", "start_over", "stop", "goodbye"})
+CONTROL_INTENTS = frozenset({"talk_to_human", "bot_challenge", "start_over", "stop", "goodbye"})
 CRISIS_INTENT = "crisis"
 INTERRUPTION_INTENTS = CONTROL_INTENTS | {CLINIC_QUESTION_INTENT, CRISIS_INTENT}
 # The intents the rule "stop during the screening" ends the questions for. The model alone never decides it
