@@ -35,6 +35,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ports(count: int, attempts: int = 50) -> int:
+    """The first of `count` consecutive free loopback ports (instance i of the stack listens on base + i)."""
+    for _ in range(attempts):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free loopback ports")
+
+
 @dataclass
 class Received:
     body: bytes
@@ -123,6 +144,9 @@ class Stack:
     process: Optional[subprocess.Popen] = None
     env: Dict[str, str] = field(default_factory=dict)
     extra_env: Dict[str, str] = field(default_factory=dict)
+    # RASA_INSTANCES: instance i serves Rasa on rasa_port + i with its action server on action_port + i (take both
+    # from free_ports(instances)); the shared stores come in extra_env (TRACKER_STORE_URL, LOCK_STORE_URL).
+    instances: int = 1
 
     @property
     def endpoints(self) -> Path:
@@ -131,7 +155,18 @@ class Stack:
 
     @property
     def rest_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+        return self.rest_urls[0]
+
+    @property
+    def rest_urls(self) -> List[str]:
+        """Every instance's REST channel, in instance order (what a load balancer spreads visitors over)."""
+        return [f"http://127.0.0.1:{self.rasa_port + i}/webhooks/rest/webhook" for i in range(self.instances)]
+
+    @property
+    def health_urls(self) -> List[str]:
+        rasa = [f"http://127.0.0.1:{self.rasa_port + i}/" for i in range(self.instances)]
+        actions = [f"http://127.0.0.1:{self.action_port + i}/health" for i in range(self.instances)]
+        return [*rasa, *actions, f"http://127.0.0.1:{self.inbox_port}/health"]
 
     def start(self, timeout_s: float = 300.0) -> None:
         self.env = {
@@ -153,6 +188,7 @@ class Stack:
             "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "0",
             "CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE": "0",
             "PYTHONPATH": str(PROJECT_ROOT),
+            "RASA_INSTANCES": str(self.instances),
             **self.extra_env,
         }
         log = self.log_path.open("a")
@@ -165,11 +201,7 @@ class Stack:
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
-        urls = [
-            f"http://127.0.0.1:{self.rasa_port}/",
-            f"http://127.0.0.1:{self.action_port}/health",
-            f"http://127.0.0.1:{self.inbox_port}/health",
-        ]
+        urls = self.health_urls
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"stack exited early; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
@@ -194,10 +226,13 @@ class Stack:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def post(self, body: bytes, content_type: str = "application/json") -> tuple:
-        request = urllib.request.Request(self.rest_url, data=body, headers={"Content-Type": content_type})
+    def post(
+        self, body: bytes, content_type: str = "application/json", url: Optional[str] = None, timeout: float = 60
+    ) -> tuple:
+        """POST to the REST channel (instance 0's unless `url` names another): (status, decoded JSON)."""
+        request = urllib.request.Request(url or self.rest_url, data=body, headers={"Content-Type": content_type})
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
