@@ -175,8 +175,8 @@ class PhaseResult:
 
     def cpu_ms_per_turn(self, prefix: str) -> Optional[float]:
         """CPU milliseconds per timed turn of the processes whose label starts with `prefix` ("rasa", "actions")."""
-        used = sum(seconds for label, seconds in self.cpu_s.items() if label.startswith(prefix))
-        return used * 1000 / self.turns if self.turns else None
+        used = [seconds for label, seconds in self.cpu_s.items() if label.startswith(prefix)]
+        return sum(used) * 1000 / self.turns if self.turns and used else None
 
 
 @dataclass
@@ -419,6 +419,23 @@ def stack_processes(launcher_pid: int, rasa_port: int, action_port: int) -> Dict
         if label and label not in found:
             found[label] = pid
     return found
+
+
+class ProcessFinder:
+    """The stack's {label: pid}, found again in /proc at most every `ttl_s` (a restarted child gets a new pid)."""
+
+    def __init__(self, launcher_pid: int, rasa_port: int, action_port: int, ttl_s: float = 5.0) -> None:
+        self.args = (launcher_pid, rasa_port, action_port)
+        self.ttl_s = ttl_s
+        self._found: Dict[str, int] = {}
+        self._at = -math.inf
+        self._lock = threading.Lock()
+
+    def __call__(self, fresh: bool = False) -> Dict[str, int]:
+        with self._lock:
+            if fresh or time.monotonic() - self._at > self.ttl_s:
+                self._found, self._at = stack_processes(*self.args), time.monotonic()
+            return dict(self._found)
 
 
 def cpu_seconds(processes: Mapping[str, int]) -> Dict[str, float]:
@@ -864,8 +881,7 @@ def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs
             return result
         cleanup.callback(stack.stop)
         result.startup_s = time.monotonic() - begun
-        launcher = stack.process.pid if stack.process else 0
-        processes = lambda: stack_processes(launcher, stack.rasa_port, stack.action_port)  # noqa: E731
+        processes = ProcessFinder(stack.process.pid if stack.process else 0, stack.rasa_port, stack.action_port)
         sampler = MemorySampler(processes).start()
         cleanup.callback(sampler.stop)
         print(f"[bench] {config.name}: ready in {result.startup_s:.0f} s; warming up", flush=True)
@@ -880,14 +896,15 @@ def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs
             for kind in ("screening", "floor"):
                 cap = budget.cap(phases_left, configs_left)
                 phases_left -= 1
-                before = cpu_seconds(processes())
+                measured = processes(fresh=True)  # the same pids before and after: a restarted child drops out
+                before = cpu_seconds(measured)
                 sampler.measuring = True
                 if kind == "screening":
                     phase = run_screenings(stack, n, cap, args.turn_timeout_s)
                 else:
                     phase = run_floor(stack, n, args.floor_turns, cap, args.turn_timeout_s)
                 sampler.measuring = False
-                after = cpu_seconds(processes())
+                after = cpu_seconds(measured)
                 phase.cpu_s = {label: after[label] - before[label] for label in after if label in before}
                 result.phases.append(phase)
                 print(
@@ -929,8 +946,11 @@ def plot(configs: Sequence[ConfigResult], path: Path) -> None:
             latency.plot(ns, [p.p(95) * 1000 for p in phases], style, marker="o", color=colour, label=f"{label} p95")
             latency.plot(ns, [p.p(50) * 1000 for p in phases], style, marker=".", color=colour, alpha=0.45)
             rate.plot(ns, [p.turns_per_s for p in phases], style, marker="o", color=colour, label=label)
+    ns = sorted({p.n for config in configs for p in config.phases})
     for axes, title, unit in ((latency, "Turn latency (p95; faint: p50)", "ms"), (rate, "Throughput", "turns/s")):
         axes.set_xscale("log")
+        axes.set_xticks(ns, [str(n) for n in ns])
+        axes.minorticks_off()
         axes.set_xlabel("concurrent visitors (N)")
         axes.set_ylabel(unit)
         axes.set_title(title)
