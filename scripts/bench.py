@@ -870,7 +870,7 @@ def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs
             extra_env={**stores_env, "RASA_MODEL": str(args.model)},
             instances=k,
         )
-        (work / "data").mkdir()
+        (work / "data").mkdir(mode=0o700)  # it holds (simulated) health information: the stack insists
         print(f"[bench] {config.name}: starting the stack ({stores}); log {stack.log_path}", flush=True)
         begun = time.monotonic()
         try:
@@ -956,12 +956,20 @@ def plot(configs: Sequence[ConfigResult], path: Path) -> None:
         axes.set_title(title)
         axes.grid(True, alpha=0.3)
     latency.set_yscale("log")
-    latency.legend(fontsize=7)
-    rate.legend(fontsize=7)
+    for axes in (latency, rate):
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(fontsize=7)
     figure.suptitle("make bench: screening (solid) against the floor (dotted)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def parse_ns(text: str) -> List[int]:
@@ -1014,6 +1022,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     machine["load average at end (1, 5, 15 min)"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     run = {
         "profile": args.profile,
+        "model": _shown(args.model),
         "N": ", ".join(map(str, args.n)),
         "cap per phase": f"{args.phase_s:g} s (less when the run's {args.total_s:g} s budget runs short)",
         "floor turns per visitor": str(args.floor_turns),
