@@ -180,3 +180,29 @@ def test_training_lines_say_when_nothing_was_recorded():
     assert "not recorded" in training_lines(None)[0]
     lines = training_lines(None, fresh_s=301.4)
     assert lines[1].endswith("(BENCH_TRAIN=1): 301 s")
+
+
+def test_production_stores_are_a_fresh_database_and_an_empty_redis_db_both_cleared_after():
+    # The real PostgreSQL (127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) of these machines.
+    import psycopg2
+    import redis
+
+    from scripts.bench import PG_ADMIN_URL, production_stores, tracker_events_in
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/12")
+    with production_stores(redis_db=12) as env:
+        assert env["TRACKER_STORE_URL"] == env["DATABASE_URL"]
+        assert env["LOCK_STORE_URL"] == "redis://127.0.0.1:6379/12"
+        database = env["TRACKER_STORE_URL"].rsplit("/", 1)[1]
+        assert tracker_events_in(env["TRACKER_STORE_URL"]) is None  # fresh: no Rasa table yet
+        with psycopg2.connect(env["TRACKER_STORE_URL"]) as connection, connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE events (id serial PRIMARY KEY)")
+            cursor.execute("INSERT INTO events DEFAULT VALUES")
+        connection.close()
+        assert tracker_events_in(env["TRACKER_STORE_URL"]) == 1
+        client.set("lock:bench-test", "1")
+    assert client.dbsize() == 0
+    with psycopg2.connect(PG_ADMIN_URL) as admin, admin.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (database,))
+        assert cursor.fetchone() == (0,)
+    admin.close()
