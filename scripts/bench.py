@@ -985,7 +985,7 @@ def arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--profile", choices=sorted(PROFILES), default=env("BENCH_PROFILE") or "production")
     parser.add_argument("--n", type=parse_ns, default=parse_ns(env("BENCH_N") or "1,10,50"), help="e.g. 1,10,50")
     parser.add_argument("--phase-s", type=float, default=float(env("BENCH_PHASE_S") or 240), help="cap per phase")
-    parser.add_argument("--total-s", type=float, default=float(env("BENCH_TOTAL_S") or 1020), help="whole run")
+    parser.add_argument("--total-s", type=float, default=float(env("BENCH_TOTAL_S") or 960), help="whole run")
     parser.add_argument("--floor-turns", type=int, default=int(env("BENCH_FLOOR_TURNS") or 20))
     parser.add_argument("--turn-timeout-s", type=float, default=float(env("BENCH_TURN_TIMEOUT_S") or 60))
     parser.add_argument("--startup-s", type=float, default=float(env("BENCH_STARTUP_S") or 420))
