@@ -833,14 +833,16 @@ def fresh_training_s(work: Path) -> float:
 @dataclass
 class Budget:
     """The run's bound: each phase gets at most `phase_s`, and never more than what leaves room for the
-    configurations still to start and the phases still to run."""
+    configurations still to start and `reserve_s` for each phase still to run after it (the small N finish
+    early, so the last, largest phases get what they leave)."""
 
     deadline: float
     phase_s: float
+    reserve_s: float = 30.0
 
     def cap(self, phases_left: int, configs_left: int, minimum_s: float = 15.0) -> float:
         room = self.deadline - time.monotonic() - configs_left * STARTUP_RESERVE_S
-        return max(minimum_s, min(self.phase_s, room / max(1, phases_left)))
+        return max(minimum_s, min(self.phase_s, room - (max(1, phases_left) - 1) * self.reserve_s))
 
 
 def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs_left: int) -> ConfigResult:

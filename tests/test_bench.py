@@ -109,9 +109,10 @@ def test_n_values_are_sorted_positive_integers():
 def test_a_phase_cap_leaves_room_for_what_is_still_to_run():
     import time
 
-    budget = Budget(deadline=time.monotonic() + 1000, phase_s=240)
-    assert budget.cap(phases_left=4, configs_left=0) == 240  # room for 250 s each: the cap itself
-    assert budget.cap(phases_left=10, configs_left=0) < 101  # 1000 s over 10 phases
+    budget = Budget(deadline=time.monotonic() + 500, phase_s=240, reserve_s=30)
+    assert budget.cap(phases_left=6, configs_left=0) == 240  # 500 - 5 x 30 left for the others: the cap itself
+    assert 169 < budget.cap(phases_left=6, configs_left=1) <= 170  # 500 - 180 (a stack to start) - 5 x 30
+    assert budget.cap(phases_left=12, configs_left=0) <= 170  # 11 phases after this one keep 330 s
     assert budget.cap(phases_left=1, configs_left=10) == 15  # over budget: the minimum, never 0
 
 

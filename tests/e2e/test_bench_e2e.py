@@ -33,5 +33,7 @@ def test_one_screening_and_the_floor_run_through_the_bench_without_an_error(stac
     assert (floor.completed, floor.turns) == (2, 6)  # the untimed first turn of each is not counted
 
     config = ConfigResult("1 instance (embedded)", 1, "test stack", phases=[screening, floor])
-    (row,) = table_rows([config])[2:]
-    assert row.startswith("| 1 instance (embedded) | 1 | 1/1 |")
+    rows = table_rows([config])[2:]  # one row per N: the screening's 1, the floor's 2
+    assert rows[0].startswith("| 1 instance (embedded) | 1 | 1/1 |") and rows[1].startswith(
+        "| 1 instance (embedded) | 2 | - |"
+    )
