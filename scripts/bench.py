@@ -500,23 +500,23 @@ class TurnFailed(Exception):
 
 
 class RoundRobin:
-    """Spreads turns over the instances' URLs one after the other, like a load balancer."""
+    """Spreads turns over the instances 0..n-1 one after the other, like a load balancer."""
 
-    def __init__(self, urls: Sequence[str]) -> None:
-        self._urls = itertools.cycle(list(urls))
+    def __init__(self, instances: int) -> None:
+        self._instances = itertools.cycle(range(max(1, instances)))
         self._lock = threading.Lock()
 
-    def next(self) -> str:
+    def next(self) -> int:
         with self._lock:
-            return next(self._urls)
+            return next(self._instances)
 
 
 class Turns:
     """Sends turns for one phase and records them: latency of every HTTP 200, errors by kind."""
 
-    def __init__(self, post: Callable[..., tuple], urls: Sequence[str], deadline: float, timeout_s: float) -> None:
+    def __init__(self, post: Callable[..., tuple], instances: int, deadline: float, timeout_s: float) -> None:
         self.post = post
-        self.balancer = RoundRobin(urls)
+        self.balancer = RoundRobin(instances)
         self.deadline = deadline
         self.timeout_s = timeout_s
         self.latencies: List[float] = []
@@ -533,7 +533,7 @@ class Turns:
         body = json.dumps({"sender": sender, "message": text}).encode()
         started = time.perf_counter()
         try:
-            status, messages = self.post(body, url=self.balancer.next(), timeout=self.timeout_s)
+            status, messages = self.post(body, instance=self.balancer.next(), timeout=self.timeout_s)
         except TimeoutError:  # socket.timeout is TimeoutError on Python 3.10
             self.error("timeout")
             raise TurnFailed from None
@@ -575,7 +575,7 @@ def run_screenings(stack: Any, n: int, cap_s: float, timeout_s: float, lead_wait
 
     result = PhaseResult("screening", n, started=n, cap_s=cap_s)
     started = time.monotonic()
-    turns = Turns(stack.post, stack.rest_urls, started + cap_s, timeout_s)
+    turns = Turns(stack.post, stack.instances, started + cap_s, timeout_s)
     finished: List[Tuple[str, str]] = []  # (sender, expected lead outcome)
     lock = threading.Lock()
 
@@ -637,7 +637,7 @@ def run_floor(stack: Any, n: int, turns_each: int, cap_s: float, timeout_s: floa
     expected = floor_reply()
     result = PhaseResult("floor", n, started=n, cap_s=cap_s)
     begun = time.monotonic()
-    turns = Turns(stack.post, stack.rest_urls, begun + cap_s, timeout_s)
+    turns = Turns(stack.post, stack.instances, begun + cap_s, timeout_s)
     clock: Dict[str, float] = {}
     ready = threading.Barrier(n, action=lambda: clock.setdefault("start", time.monotonic()))
     lock = threading.Lock()
@@ -854,7 +854,13 @@ def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs
             stores_env = cleanup.enter_context(production_stores(args.redis_db))
             stores = f"{config.instances} Rasa + {config.instances} action servers on PostgreSQL (tracker, outbox) and Redis (lock)"
         else:
-            stores = "1 Rasa + 1 action server on the embedded default stores"
+            defaults = (
+                "SQLite tracker store in its DATA_DIR, in-memory lock"
+                if launcher_supports_production()
+                else "in-memory tracker store and lock"
+            )
+            stores = f"1 Rasa + 1 action server on the default stores ({defaults})"
+        database = stores_env.get("TRACKER_STORE_URL", "")
         result = ConfigResult(config.name, config.instances, stores)
         work = Path(tempfile.mkdtemp(prefix="haven-bench-"))
         receiver = Receiver(SECRET)
@@ -869,8 +875,11 @@ def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs
             data_dir=work / "data",
             receiver=receiver,
             log_path=work / "stack.log",
-            extra_env={**stores_env, "RASA_MODEL": str(args.model)},
+            # The outbox and inbox share the tracker store's database (our tables apart from Rasa's `events`).
+            extra_env={"RASA_MODEL": str(args.model), **({"DATABASE_URL": database} if database else {})},
             instances=k,
+            tracker_store_url=database,
+            lock_store_url=stores_env.get("LOCK_STORE_URL", ""),
         )
         (work / "data").mkdir(mode=0o700)  # it holds (simulated) health information: the stack insists
         print(f"[bench] {config.name}: starting the stack ({stores}); log {stack.log_path}", flush=True)
@@ -918,7 +927,7 @@ def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs
         sampler.stop()
         result.peak_rss_kb, result.run_rss_kb = dict(sampler.peak), dict(sampler.during)
         if config.production_stores:
-            events = tracker_events_in(stores_env["TRACKER_STORE_URL"])
+            events = tracker_events_in(database)
             result.notes.append(
                 f"{events} tracker events in the bench's PostgreSQL database"
                 if events is not None

@@ -96,8 +96,9 @@ def test_this_process_tree_is_found_in_proc():
 
 
 def test_round_robin_alternates_like_a_load_balancer():
-    balancer = RoundRobin(["a", "b"])
-    assert [balancer.next() for _ in range(5)] == ["a", "b", "a", "b", "a"]
+    balancer = RoundRobin(2)
+    assert [balancer.next() for _ in range(5)] == [0, 1, 0, 1, 0]
+    assert [RoundRobin(1).next() for _ in range(2)] == [0, 0]
 
 
 def test_n_values_are_sorted_positive_integers():

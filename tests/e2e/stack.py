@@ -1,12 +1,16 @@
 """One real stack for all end-to-end tests: `python -m services.launcher` in the services environment (action
 server, Rasa, staff inbox, deliverer) on free loopback ports, with a loopback HTTP receiver standing in for the
-clinic's backend."""
+clinic's backend. `instances`, `tracker_store_url` and `lock_store_url` start the production profile (N Rasa
+servers with their action servers on consecutive ports, PostgreSQL and Redis); by default one instance on the
+SQLite tracker store in the stack's DATA_DIR and an in-memory lock."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -35,25 +39,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def free_ports(count: int, attempts: int = 50) -> int:
-    """The first of `count` consecutive free loopback ports (instance i of the stack listens on base + i)."""
-    for _ in range(attempts):
-        base = free_port()
-        if base + count > 65535:
-            continue
-        socks = []
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (instance i of the stack listens on base + i). Taken below
+    Linux's ephemeral range (32768+), where other tests' `free_port()` servers cannot land on them while Rasa
+    takes its minute to start and bind."""
+    for _ in range(200):
+        base = random.randint(20000, 32000 - count)
+        sockets = []
         try:
             for port in range(base, base + count):
                 sock = socket.socket()
-                socks.append(sock)
+                sockets.append(sock)
                 sock.bind(("127.0.0.1", port))
             return base
         except OSError:
             continue
         finally:
-            for sock in socks:
+            for sock in sockets:
                 sock.close()
-    raise RuntimeError(f"no {count} consecutive free loopback ports")
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 @dataclass
@@ -144,9 +148,11 @@ class Stack:
     process: Optional[subprocess.Popen] = None
     env: Dict[str, str] = field(default_factory=dict)
     extra_env: Dict[str, str] = field(default_factory=dict)
-    # RASA_INSTANCES: instance i serves Rasa on rasa_port + i with its action server on action_port + i (take both
-    # from free_ports(instances)); the shared stores come in extra_env (TRACKER_STORE_URL, LOCK_STORE_URL).
+    # The production profile: RASA_INSTANCES (rasa_port+i, action_port+i: take both from free_ports(n)) and the
+    # shared stores; empty store URLs mean the defaults (SQLite in data_dir, in-memory lock).
     instances: int = 1
+    tracker_store_url: str = ""
+    lock_store_url: str = ""
 
     @property
     def endpoints(self) -> Path:
@@ -155,18 +161,15 @@ class Stack:
 
     @property
     def rest_url(self) -> str:
-        return self.rest_urls[0]
+        return self.rest_url_of(0)
+
+    def rest_url_of(self, instance: int) -> str:
+        return f"http://127.0.0.1:{self.rasa_port + instance}/webhooks/rest/webhook"
 
     @property
-    def rest_urls(self) -> List[str]:
-        """Every instance's REST channel, in instance order (what a load balancer spreads visitors over)."""
-        return [f"http://127.0.0.1:{self.rasa_port + i}/webhooks/rest/webhook" for i in range(self.instances)]
-
-    @property
-    def health_urls(self) -> List[str]:
-        rasa = [f"http://127.0.0.1:{self.rasa_port + i}/" for i in range(self.instances)]
-        actions = [f"http://127.0.0.1:{self.action_port + i}/health" for i in range(self.instances)]
-        return [*rasa, *actions, f"http://127.0.0.1:{self.inbox_port}/health"]
+    def conversations_url(self) -> str:
+        """Where the stack's Rasa keeps conversations (what TRACKER_STORE_URL resolves to)."""
+        return self.tracker_store_url or f"sqlite:///{self.data_dir.resolve() / 'conversations.db'}"
 
     def start(self, timeout_s: float = 300.0) -> None:
         self.env = {
@@ -188,7 +191,11 @@ class Stack:
             "CHAT_NEW_CONVERSATIONS_PER_MINUTE": "0",
             "CHAT_MESSAGES_PER_CONVERSATION_PER_MINUTE": "0",
             "PYTHONPATH": str(PROJECT_ROOT),
+            # Always given (a developer's own .env or shell must not point the tests at their stores); `rasa
+            # test` beside the stack reads endpoints.yml with these too.
             "RASA_INSTANCES": str(self.instances),
+            "TRACKER_STORE_URL": self.conversations_url,
+            "LOCK_STORE_URL": self.lock_store_url,
             **self.extra_env,
         }
         log = self.log_path.open("a")
@@ -201,7 +208,9 @@ class Stack:
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
-        urls = self.health_urls
+        urls = [f"http://127.0.0.1:{self.inbox_port}/health"]
+        for i in range(self.instances):
+            urls += [f"http://127.0.0.1:{self.rasa_port + i}/", f"http://127.0.0.1:{self.action_port + i}/health"]
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"stack exited early; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
@@ -227,18 +236,17 @@ class Stack:
                 self.process.wait()
 
     def post(
-        self, body: bytes, content_type: str = "application/json", url: Optional[str] = None, timeout: float = 60
+        self, body: bytes, content_type: str = "application/json", instance: int = 0, timeout: float = 60
     ) -> tuple:
-        """POST to the REST channel (instance 0's unless `url` names another): (status, decoded JSON)."""
-        request = urllib.request.Request(url or self.rest_url, data=body, headers={"Content-Type": content_type})
+        request = urllib.request.Request(self.rest_url_of(instance), data=body, headers={"Content-Type": content_type})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
-    def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
-        status, messages = self.post(json.dumps({"sender": sender, "message": text}).encode())
+    def say(self, sender: str, text: str, instance: int = 0) -> List[Dict[str, Any]]:
+        status, messages = self.post(json.dumps({"sender": sender, "message": text}).encode(), instance=instance)
         assert status == 200, (status, messages)
         return messages
 
@@ -249,5 +257,5 @@ def http_status(url: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
-    except (urllib.error.URLError, OSError):
-        return 0
+    except (urllib.error.URLError, OSError, http.client.HTTPException):
+        return 0  # nothing there yet, or another program's server (not HTTP) on the port
