@@ -157,6 +157,7 @@ class PhaseResult:
     cap_s: float = 0.0
     cpu_s: Dict[str, float] = field(default_factory=dict)  # CPU seconds each process used during the phase
     leads_delivered: int = 0  # screenings whose lead reached the receiver with the expected outcome
+    wrong: Counter = field(default_factory=Counter)  # what the wrong replies were: "<persona>: <what>" -> count
 
     @property
     def turns(self) -> int:
@@ -366,6 +367,9 @@ def render_report(
     for config in configs:
         extra = [f"start-up {config.startup_s:.0f} s (stack ready, before the warm-up)"] if config.startup_s else []
         lines.append(f"- {config.name}: {config.stores}; " + "; ".join(extra + config.notes))
+        for phase in config.phases:
+            for what, count in sorted(phase.wrong.items()):
+                lines.append(f"  - wrong replies, {phase.kind} N={phase.n}: {what} ({count})")
     lines += ["", "## How to read it", "", HOW_TO_READ, ""]
     return "\n".join(lines)
 
@@ -521,11 +525,14 @@ class Turns:
         self.timeout_s = timeout_s
         self.latencies: List[float] = []
         self.errors: Counter = Counter()
+        self.wrong: Counter = Counter()
         self._lock = threading.Lock()
 
-    def error(self, kind: str) -> None:
+    def error(self, kind: str, what: str = "") -> None:
         with self._lock:
             self.errors[kind] += 1
+            if what:
+                self.wrong[what] += 1
 
     def say(self, sender: str, text: str, timed: bool = True) -> List[dict]:
         if time.monotonic() >= self.deadline:
@@ -551,7 +558,7 @@ class Turns:
             with self._lock:
                 self.latencies.append(elapsed)
         if not isinstance(messages, list) or not messages:
-            self.error("wrong reply")
+            self.error("wrong reply", "an empty reply")
             raise TurnFailed
         return messages
 
@@ -580,7 +587,7 @@ def run_screenings(stack: Any, n: int, cap_s: float, timeout_s: float, lead_wait
     lock = threading.Lock()
 
     def visit(i: int) -> None:
-        _, persona, outcome = WHOLE_SCREENINGS[i % len(WHOLE_SCREENINGS)]
+        name, persona, outcome = WHOLE_SCREENINGS[i % len(WHOLE_SCREENINGS)]
         visitor = Visitor(turns.say, persona, sender=f"bench-{uuid.uuid4().hex[:12]}")
         try:
             last = visitor.run(first="hi")
@@ -590,12 +597,12 @@ def run_screenings(stack: Any, n: int, cap_s: float, timeout_s: float, lead_wait
             return
         except TurnFailed:
             return
-        except AssertionError:  # a question the persona has no answer for, or no end in sight
-            turns.error("wrong reply")
+        except AssertionError as error:  # a question the persona has no answer for, or no end in sight
+            turns.error("wrong reply", f"{name}: {str(error).split(';')[0]}")
             return
         texts = " ".join(m.get("text") or "" for m in last)
         if asked(last) is not None or not any(t in texts for t in closing_texts(persona["contact_first_name"])):
-            turns.error("wrong reply")
+            turns.error("wrong reply", f"{name}: ended without its closing message")
             return
         with lock:
             finished.append((visitor.sender, outcome))
@@ -603,7 +610,7 @@ def run_screenings(stack: Any, n: int, cap_s: float, timeout_s: float, lead_wait
     with ThreadPoolExecutor(max_workers=n) as pool:
         list(pool.map(visit, range(n)))
     result.wall_s = time.monotonic() - started
-    result.latencies, result.errors = turns.latencies, turns.errors
+    result.latencies, result.errors, result.wrong = turns.latencies, turns.errors, turns.wrong
     result.completed = len(finished)
     result.leads_delivered = delivered_leads(stack.receiver, finished, lead_wait_s)
     missing = result.completed - result.leads_delivered
@@ -644,7 +651,7 @@ def run_floor(stack: Any, n: int, turns_each: int, cap_s: float, timeout_s: floa
 
     def check(messages: List[dict]) -> None:
         if [" ".join((m.get("text") or "").split()) for m in messages] != [expected]:
-            turns.error("wrong reply")
+            turns.error("wrong reply", f"floor: a reply other than {FLOOR_RESPONSE}")
             raise TurnFailed
 
     def visit(_: int) -> None:
@@ -674,7 +681,7 @@ def run_floor(stack: Any, n: int, turns_each: int, cap_s: float, timeout_s: floa
     with ThreadPoolExecutor(max_workers=n) as pool:
         list(pool.map(visit, range(n)))
     result.wall_s = time.monotonic() - clock.get("start", begun)
-    result.latencies, result.errors = turns.latencies, turns.errors
+    result.latencies, result.errors, result.wrong = turns.latencies, turns.errors, turns.wrong
     return result
 
 
@@ -924,6 +931,8 @@ def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs
                     + (f", {phase.completed}/{phase.started} done" if kind == "screening" else ""),
                     flush=True,
                 )
+                for what, count in sorted(phase.wrong.items()):
+                    print(f"[bench]   wrong replies: {what} ({count})", flush=True)
         sampler.stop()
         result.peak_rss_kb, result.run_rss_kb = dict(sampler.peak), dict(sampler.during)
         if config.production_stores:

@@ -136,6 +136,7 @@ def sample_configs():
     ]
     config.phases[0].cpu_s = {"rasa 0": 14.0, "actions 0": 3.0, "inbox": 0.1}
     config.phases[0].leads_delivered = 9
+    config.phases[0].wrong = Counter({"sub-threshold review: persona has no answer for crisis_risk_check": 1})
     config.phases[1].cpu_s = {"rasa 0": 2.0, "actions 0": 0.0}
     config.peak_rss_kb = {"rasa 0": 1024 * 900, "actions 0": 1024 * 200, "launcher": 1024 * 20}
     config.run_rss_kb = {"rasa 0": 1024 * 850}
@@ -170,6 +171,10 @@ def test_report_has_every_section_and_the_machine_and_training_facts():
     assert "| 1 instance | rasa 0 | 900 | 850 |" in report
     assert report.index("| 1 instance | rasa 0 |") < report.index("| 1 instance | launcher |")
     assert "start-up 80 s" in report
+    assert (
+        "  - wrong replies, screening N=10: sub-threshold review: persona has no answer for crisis_risk_check (1)"
+        in report
+    )
 
 
 def test_headline_is_the_largest_n_against_its_floor():
