@@ -859,7 +859,8 @@ def run_config(config: Config, args: argparse.Namespace, budget: Budget, configs
     with contextlib.ExitStack() as cleanup:
         if config.production_stores:
             stores_env = cleanup.enter_context(production_stores(args.redis_db))
-            stores = f"{config.instances} Rasa + {config.instances} action servers on PostgreSQL (tracker, outbox) and Redis (lock)"
+            servers = f"{config.instances} Rasa + {config.instances} action server{'s' if config.instances > 1 else ''}"
+            stores = f"{servers} on PostgreSQL (tracker, outbox) and Redis (lock)"
         else:
             defaults = (
                 "SQLite tracker store in its DATA_DIR, in-memory lock"
