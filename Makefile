@@ -9,13 +9,14 @@ SPY           := $(SERVICES_VENV)/bin/python
 # Through services.quiet: library deprecation notices and Rasa's expected FAQ warnings stay off the console.
 RASA          := RASA_TELEMETRY_ENABLED=false $(PY) -m services.quiet rasa
 MODEL         := models/current.tar.gz
+TRAIN_TIME    := models/current.train.json
 TRAINING_DATA := data/nlu data/rules data/stories
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories rasa_ext -name '*.yml' -o -name '*.py' 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup train run test lint eval clean purge
+.PHONY: help setup train run test lint eval bench clean purge
 
 help:
 	@echo "make run    set up, train if needed, and start the whole stack (Ctrl-C stops it)"
@@ -23,6 +24,7 @@ help:
 	@echo "make lint   ruff (lint, format) and mypy; part of make test"
 	@echo "make eval   crisis-detection, NLU and clinic-question evaluation reports in reports/"
 	@echo "make purge  delete conversations idle for RETENTION_DAYS and delivered outbox events, once"
+	@echo "make bench  latency and throughput under 1, 10, 50 concurrent visitors: reports/bench.md (docs/bench.md)"
 
 setup: $(VENV)/.installed $(SERVICES_VENV)/.installed
 
@@ -43,10 +45,15 @@ $(SERVICES_VENV)/.installed: requirements-services.txt constraints-services.txt
 
 train: $(MODEL)
 
+# The training's duration (validation included) goes to $(TRAIN_TIME) beside the model: `make bench` reports it.
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	@mkdir -p models && date +%s > models/.train-started
 	$(RASA) data validate --data $(TRAINING_DATA) --fail-on-warnings
 	$(RASA) train --data $(TRAINING_DATA) --out models --fixed-model-name current
 	@touch $@
+	@started=$$(cat models/.train-started) && rm -f models/.train-started && \
+	  printf '{"seconds": %d, "finished": "%s", "cores": %d}\n' $$(( $$(date +%s) - started )) \
+	    "$$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$$(nproc)" > $(TRAIN_TIME)
 
 # The launcher is standard library + bot/settings.py: it runs in the services environment and starts each child
 # with its own environment's python (actions and Rasa in .venv, inbox and deliverer in .venv-services).
@@ -75,6 +82,11 @@ purge: $(SERVICES_VENV)/.installed
 eval: setup train
 	$(PY) scripts/evaluate.py
 	$(PY) scripts/eval_faq.py
+
+# The real stack on free loopback ports, 1 then 2 instances on PostgreSQL and Redis (BENCH_PROFILE=embedded: 1
+# instance on the default stores), screenings against the floor; bounded in time (docs/bench.md).
+bench: setup train
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf models results reports/tmp

@@ -34,7 +34,7 @@ CLINIC_QUESTION_INTENT = "faq"
 # "delete_my_data" erases the conversation (rasa_ext/erasure.py), so the model alone decides it only when sure.
 DELETE_INTENT = "delete_my_data"
 DELETE_CONFIDENCE = 0.8
-CONTROL_INTENTS = frozenset({"talk_to_human", "start_over", "stop", "goodbye", DELETE_INTENT})
+CONTROL_INTENTS = frozenset({"talk_to_human", "bot_challenge", "start_over", "stop", "goodbye", DELETE_INTENT})
 CRISIS_INTENT = "crisis"
 INTERRUPTION_INTENTS = CONTROL_INTENTS | {CLINIC_QUESTION_INTENT, CRISIS_INTENT}
 # The intents the rule "stop during the screening" ends the questions for. The model alone never decides it

@@ -235,10 +235,12 @@ class Stack:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def post(self, body: bytes, content_type: str = "application/json", instance: int = 0) -> tuple:
+    def post(
+        self, body: bytes, content_type: str = "application/json", instance: int = 0, timeout: float = 60
+    ) -> tuple:
         request = urllib.request.Request(self.rest_url_of(instance), data=body, headers={"Content-Type": content_type})
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")

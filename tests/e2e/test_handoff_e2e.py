@@ -14,9 +14,9 @@ import urllib.request
 import pytest
 
 from services.inbox.passwords import hash_password
+from tests.e2e.personas import QUALIFIED_CLICKER
 from tests.e2e.stack import SECRET, Receiver, http_status
 from tests.e2e.stack_helpers import local_stack, running_stack
-from tests.e2e.test_screening_e2e import QUALIFIED_CLICKER
 from tests.e2e.visitor import Visitor
 
 STAFF_PASSWORD = "correct horse battery staple"

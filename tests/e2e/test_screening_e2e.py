@@ -8,54 +8,9 @@ import time
 import pytest
 
 from bot.handoff.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+from tests.e2e.personas import NOT_ELIGIBLE_TYPIST, QUALIFIED_CLICKER, SUB_THRESHOLD_REVIEW
 from tests.e2e.stack import SECRET
 from tests.e2e.visitor import Visitor, asked, buttons
-
-# Clicking: every answer is a button's title (what the widget sends as payload). Age is typed (no buttons);
-# GAD-7 21 and PHQ-9 16 are at or above the cut-offs, so qualified (failed antidepressants alone are not).
-QUALIFIED_CLICKER = {
-    "consent": "Yes",
-    "age": "34",
-    "concern": "Anxiety",
-    "gad7": "Nearly every day",
-    "phq9": "More than half the days",
-    "phq9_9": "Not at all",
-    "tx": "No",
-    "tx_antidepressants": "2 or more",
-    "tx_current_meds": "sertraline 100 mg",
-    "ci": "No",
-    "ci_checklist": "None of these",
-    "contact_first_name": "Maria",
-    "contact_phone": "(818) 555-0134",
-    "contact_email": "maria@example.com",
-    "contact_method": "Text",
-    "contact_best_time": "Morning",
-    "contact_consent": "Yes",
-}
-
-# Typing: numbers, paraphrases and free-form replies instead of buttons; pregnant, so not eligible. "3" at each
-# GAD-7 item is asked about (the buttons show no numbers), then "3" again answers the numbered re-ask.
-NOT_ELIGIBLE_TYPIST = {
-    "consent": "yep",
-    "concern": "trauma",
-    "age": "I'm 29",
-    "gad7": "3",
-    "phq9": "often",
-    "phq9_9": "never",
-    "pcptsd5": "yes",
-    "tx": "nope",
-    "tx_antidepressants": "1",
-    "tx_current_meds": "none",
-    "ci": "no",
-    "ci_pregnancy": "yes",
-    "contact_optin": "yes please",
-    "contact_first_name": "Dana",
-    "contact_phone": "818.555.0199",
-    "contact_email": "skip",
-    "contact_method": "call",
-    "contact_best_time": "evening",
-    "contact_consent": "yes",
-}
 
 
 def test_qualified_adult_clicking_gets_a_signed_lead(stack):
@@ -165,6 +120,22 @@ def test_an_amount_read_as_stop_is_asked_about_and_stop_still_stops(stack, reply
     assert asked(messages) is None, messages
 
 
+def test_are_you_a_bot_mid_screening_gets_the_plain_answer_then_the_same_question(stack):
+    visitor = Visitor(stack.say, {})
+    visitor.send("hi")
+    assert asked(visitor.send("Yes")) == "age"
+    messages = visitor.send("are you a bot?")
+    assert "not a person" in messages[0]["text"] and "988" in messages[0]["text"], messages
+    assert asked(messages) == "age", messages
+
+
+def test_are_you_a_bot_as_the_first_message_gets_only_the_plain_answer(stack):
+    visitor = Visitor(stack.say, {})
+    messages = visitor.send("am I talking to a real person or a computer?")
+    assert len(messages) == 1 and "not a person" in messages[0]["text"], messages
+    assert asked(visitor.send("hi")) == "consent"
+
+
 def test_unusable_reply_reasks_with_guidance(stack):
     visitor = Visitor(stack.say, {})
     visitor.send("hi")
@@ -185,28 +156,6 @@ def test_typed_intent_payloads_never_answer_or_skip_a_question(stack, payload):
         assert asked(messages) is None
     else:
         assert asked(messages) == "age", messages
-
-
-# Typed, below the cut-offs (GAD-7 7, PHQ-9 0), 3 failed antidepressants, a misspelled stimulant and voices
-# heard in the past only (checklist number 4): a clinician reviews it; never qualified, never turned away.
-SUB_THRESHOLD_REVIEW = {
-    "consent": "yes",
-    "age": "45",
-    "concern": "anxiety",
-    "gad7": "Several days",
-    "phq9": "Not at all",
-    "tx": "yes",
-    "tx_antidepressants": "three",
-    "tx_current_meds": "aderall 20mg and zoloft",
-    "ci": "no",
-    "ci_checklist": "4",
-    "contact_first_name": "Sam",
-    "contact_phone": "818 555 0177",
-    "contact_email": "skip",
-    "contact_method": "text",
-    "contact_best_time": "any time",
-    "contact_consent": "yes",
-}
 
 
 def test_sub_threshold_visitor_with_failed_treatments_and_past_only_experiences_goes_to_review(stack):

@@ -12,12 +12,21 @@ from bot.readability import flesch_kincaid_grade
 from bot.screening.content import ContentError, content, load_content
 
 MAX_GRADE = 8.0
+DOMAIN = Path(__file__).resolve().parents[3] / "domain.yml"
 # Texts allowed above the limit, each with the reason. Keep this list short and reviewed.
 EXEMPT: dict = {}
 
 
+def domain_responses():
+    """(name, text) for every variation of the plain responses in domain.yml (utter_iamabot)."""
+    responses = (yaml.safe_load(DOMAIN.read_text(encoding="utf-8")) or {}).get("responses") or {}
+    return [
+        (f"domain.{name}{i}", v["text"]) for name, variations in responses.items() for i, v in enumerate(variations)
+    ]
+
+
 def own_texts():
-    """(name, text) for every non-instrument text the bot sends from data/clinic."""
+    """(name, text) for every non-instrument text the bot sends from data/clinic, and the domain's responses."""
     c = content()
     profile = load_clinic_profile()
     texts = []
@@ -33,6 +42,7 @@ def own_texts():
     texts.extend((f"messages.{k}", v) for k, v in profile.messages.items())
     texts.extend((f"resources.minors{i}", t) for i, t in enumerate(profile.minor_resources))
     texts.append(("resources.crisis", str(profile.resources["crisis"])))
+    texts.extend(domain_responses())
     return texts
 
 
@@ -55,7 +65,8 @@ def test_every_text_the_bot_words_itself_is_checked():
     expected |= {f"{q.id}.preface{i}" for q in own_questions for i in range(len(q.preface))}
     expected |= {f"outcome.{key}" for key in c.eligibility["outcome_messages"]}
     expected |= {f"faq.{key}" for key in profile.faq} | {f"messages.{key}" for key in profile.messages}
-    assert own_questions and profile.faq and profile.messages
+    expected |= {name for name, _ in domain_responses()}
+    assert own_questions and profile.faq and profile.messages and domain_responses()
     assert expected <= names, sorted(expected - names)
     validated = {q.id for q in c.questions.values() if q.validated_wording}
     assert not {name.split(".")[0] for name in names} & validated
