@@ -4,6 +4,9 @@ figures are made up; the run itself is smoke-tested against the shared stack (te
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -21,6 +24,7 @@ from scripts.bench import (
     parse_status,
     percentile,
     process_label,
+    process_table,
     ratio,
     render_report,
     stack_processes,
@@ -89,10 +93,27 @@ def test_launcher_children_are_named_by_their_command_line():
     assert process_label(["/bin/sh", "-c", "true"], 7000, 7010) is None
 
 
-def test_this_process_tree_is_found_in_proc():
-    # The real /proc: this test process is the root; its children are not launcher children, so only it.
-    found = stack_processes(os.getpid(), 7000, 7010)
-    assert found == {"launcher": os.getpid()}
+def test_a_process_tree_is_found_in_proc():
+    # The real /proc, on a tree of our own (not this test process: a session's e2e stack may be its child): a
+    # root whose children look like a Rasa instance and a deliverer, and one that is neither.
+    code = (
+        "import subprocess, sys, time\n"
+        "argvs = [['services.rasa_server', '--port', '7001'], ['services.deliverer'], ['something.else']]\n"
+        "kids = [subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', *a]) for a in argvs]\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    root = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert root.stdout is not None and root.stdout.readline().strip() == "started"
+        found = stack_processes(root.pid, 7000, 7010)
+        assert set(found) == {"launcher", "rasa 1", "deliverer"}
+        assert found["launcher"] == root.pid
+    finally:
+        for pid in descendants({pid: parent for pid, (parent, _) in process_table().items()}, root.pid):
+            os.kill(pid, signal.SIGKILL)
+        root.kill()
+        root.wait()
 
 
 def test_round_robin_alternates_like_a_load_balancer():
