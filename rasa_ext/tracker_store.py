@@ -100,8 +100,9 @@ class UrlSQLTrackerStore(ErasureMixin, SQLTrackerStore):
     Cost: Rasa's retrieve reads every event of the conversation's current session on every turn (and save
     counts them again), so a turn's store work grows with the session's length. On PostgreSQL `retrieve` keeps,
     per process, the rows it read (`_RowCache`) and then reads only the rows written since, in one statement
-    that also proves nothing else changed (see `_retrieve_cached`); the tracker is still rebuilt from fresh
-    JSON by Rasa's own `from_dict`, so it is the tracker the stock read would give. SQLite reuses a deleted
+    that also proves nothing else changed (see `_retrieve_cached`), and save counts the stored rows from the
+    same proven rows (`_additional_events`); the tracker is still rebuilt from fresh JSON by Rasa's own
+    `from_dict`, so it is the tracker the stock read would give (docs/performance.md, "The SQL tracker store"). SQLite reuses a deleted
     conversation's row ids, which would defeat the proof: there the stock read runs every time.
     """
 
