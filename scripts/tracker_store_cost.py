@@ -94,8 +94,30 @@ def opening() -> List[Event]:
     ]
 
 
+# Events of a real conversation (`--real-from`), to build the conversations from instead of synthetic turns.
+REAL_EVENTS: List[Event] = []
+
+
+async def load_real(url: str, domain: Domain) -> None:
+    """The longest conversation in a tracker store (e.g. one `scripts/turn_cost.py --env TRACKER_STORE_URL=...`
+    left): its current session's events, read by Rasa's own store."""
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    store = SQLTrackerStore(domain, host=url)
+    with store.session_scope() as session:
+        event = store.SQLEvent
+        sender = session.query(event.sender_id).group_by(event.sender_id).order_by(sa.func.count().desc()).first()[0]
+    tracker = await store.retrieve(sender)
+    store.engine.dispose()
+    if tracker is None:
+        raise RuntimeError("no conversation in --real-from")
+    REAL_EVENTS.extend(tracker.events)
+
+
 async def build(store: UrlSQLTrackerStore, sender: str, size: int, domain: Domain) -> int:
-    tracker = DialogueStateTracker.from_events(sender, opening(), domain.slots)
+    """A conversation of `size` events (the real one's first events with --real-from, padded with turns)."""
+    tracker = DialogueStateTracker.from_events(sender, REAL_EVENTS[:size] or opening(), domain.slots)
     n = 0
     while len(tracker.events) < size:
         for event in turn_events(n):
@@ -163,8 +185,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="one database to measure (default: throwaway PostgreSQL and SQLite)")
     parser.add_argument("--turns", type=int, default=15)
+    parser.add_argument("--real-from", help="a tracker store URL: build from its longest conversation's events")
     args = parser.parse_args()
     speedups.install()
+    if args.real_from:
+        asyncio.run(load_real(args.real_from, Domain.load(str(ROOT / "domain.yml"))))
+        print(f"from a real conversation of {len(REAL_EVENTS)} events (padded with synthetic turns beyond)")
     if args.url:
         report(args.url.split(":")[0], asyncio.run(measure(args.url, args.turns)))
         return 0
