@@ -25,19 +25,23 @@ yields a string.
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Union
 
 import sqlalchemy as sa
 import sqlalchemy.orm
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from rasa_ext.erasure import ErasureMixin
 
@@ -93,11 +97,17 @@ class UrlSQLTrackerStore(ErasureMixin, SQLTrackerStore):
     are SQLTrackerStore's own, and __init__ goes through super(), so rasa_ext.erasure.ErasureMixin composes:
     a save after "delete my data" deletes the conversation's rows instead.
 
-    Cost to know: Rasa's retrieve reads and rebuilds every event of the conversation's current session on
-    every turn (and save counts them again), so a turn's store work grows with the session's length.
+    Cost: Rasa's retrieve reads every event of the conversation's current session on every turn (and save
+    counts them again), so a turn's store work grows with the session's length. On PostgreSQL `retrieve` keeps,
+    per process, the rows it read (`_RowCache`) and then reads only the rows written since, in one statement
+    that also proves nothing else changed (see `_retrieve_cached`), and save counts the stored rows from the
+    same proven rows (`_additional_events`); the tracker is still rebuilt from fresh JSON by Rasa's own
+    `from_dict`, so it is the tracker the stock read would give (docs/performance.md, "The SQL tracker store"). SQLite reuses a deleted
+    conversation's row ids, which would defeat the proof: there the stock read runs every time.
     """
 
     engine: sa.engine.Engine
+    row_cache: Optional[_RowCache] = None
 
     def __init__(
         self,
@@ -105,6 +115,7 @@ class UrlSQLTrackerStore(ErasureMixin, SQLTrackerStore):
         url: Optional[str] = None,
         host: Optional[str] = None,
         event_broker: Optional[EventBroker] = None,
+        cache_conversations: Union[int, str, None] = None,
         **kwargs: Any,
     ) -> None:
         engine_url = (url or host or "").strip()
@@ -115,6 +126,165 @@ class UrlSQLTrackerStore(ErasureMixin, SQLTrackerStore):
         self.engine.dispose()  # Rasa's, made without hide_parameters: only its table creation went through it
         self.engine = sql_engine(engine_url)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        if self.engine.dialect.name == "postgresql":
+            self.row_cache = _RowCache(cache_size(cache_conversations))
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        if self.row_cache is None:
+            return await super().retrieve(sender_id)
+        rows = self._current_session_rows(sender_id, self.row_cache)
+        if not rows or not self.domain:
+            return None  # what Rasa's _retrieve gives for no rows (or no domain)
+        events = [json.loads(data) for data in rows]
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+        """The tracker's events not stored yet: Rasa counts the current session's rows (a slow query, by
+        timestamp); with the cache the count is that of the same rows, proven current as in retrieve."""
+        if self.row_cache is None:
+            return super()._additional_events(session, tracker)
+        stored = len(self._current_session_rows(tracker.sender_id, self.row_cache))
+        return itertools.islice(tracker.events, stored, len(tracker.events))
+
+    async def erase(self, sender_id: str) -> None:
+        if self.row_cache is not None:
+            self.row_cache.forget(sender_id)
+        await super().erase(sender_id)
+
+    def _current_session_rows(self, sender_id: str, cache: _RowCache) -> list[str]:
+        """The `data` of the rows Rasa's `_event_query` (current session, by id) gives now, from the cache when
+        it can be proven current, else read in full (and cached)."""
+        cached = cache.get(sender_id)
+        if cached is not None:
+            rows = self._retrieve_cached(sender_id, cached, cache)
+            if rows is not None:
+                return rows
+            cache.forget(sender_id)
+        return self._retrieve_full(sender_id, cache)
+
+    def _all_ids(self, sender_id: str, up_to: Optional[int] = None) -> Any:
+        """A scalar subquery: the ids of all the sender's rows (every session's; up to `up_to`), ascending."""
+        event = self.SQLEvent
+        where = [event.sender_id == sender_id] + ([event.id <= up_to] if up_to is not None else [])
+        return sa.select(sa.func.array_agg(aggregate_order_by(event.id, event.id))).where(*where).scalar_subquery()
+
+    def _retrieve_full(self, sender_id: str, cache: _RowCache) -> list[str]:
+        """Rasa's own query (`_event_query`: the current session's rows, by id) with, in the same statement (one
+        snapshot), the ids of all the sender's rows, every session's, and the session's start (the latest
+        SessionStarted's timestamp, by which Rasa's query filters)."""
+        event = self.SQLEvent
+        start = (
+            sa.select(sa.func.max(event.timestamp))
+            .where(event.sender_id == sender_id, event.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+            result = query.with_entities(event.data, self._all_ids(sender_id), start).all()
+        if not result:
+            return []
+        data = [row[0] for row in result]
+        _, ids, session_start = result[0]
+        cache.put(sender_id, _Cached(data, tuple(ids), session_start))
+        return data
+
+    def _retrieve_cached(self, sender_id: str, cached: _Cached, cache: _RowCache) -> Optional[list[str]]:
+        """The current session's rows as the cache plus the rows written since, or None (read in full).
+
+        One statement (one snapshot): the ids of all the sender's rows up to the highest id cached, left-joined
+        to the sender's rows above it. Rasa only inserts rows, never updates one (nor does this project), and a
+        PostgreSQL sequence never hands out an id again: the same ids are the same rows, so the cache is current
+        exactly when those ids are the ones cached (a purge, an erase, a row committed late: anything else
+        changes them). New rows then follow the cached ones (ids order events, as in Rasa's query) when Rasa's
+        session filter (by timestamp) keeps them and the session start stays: not when one starts a session,
+        or is older than the session's start or has no timestamp (another instance's clock): then the full
+        read decides.
+        """
+        new = self.SQLEvent.__table__.alias("new_rows")
+        known = sa.select(self._all_ids(sender_id, up_to=cached.ids[-1]).label("ids")).subquery()
+        statement = (
+            sa.select(known.c.ids, new.c.id, new.c.type_name, new.c.timestamp, new.c.data)
+            .select_from(known.outerjoin(new, sa.and_(new.c.sender_id == sender_id, new.c.id > cached.ids[-1])))
+            .order_by(new.c.id)
+        )
+        with self.session_scope() as session:
+            result = session.execute(statement).all()
+        if tuple(result[0][0] or ()) != cached.ids:
+            return None
+        added = [row for row in result if row[1] is not None]
+        if any(not cached.follows(type_name, timestamp) for _, _, type_name, timestamp, _ in added):
+            return None
+        if added:
+            ids = cached.ids + tuple(row[1] for row in added)
+            cached = _Cached(cached.data + [row[4] for row in added], ids, cached.start)
+            cache.put(sender_id, cached)
+        return list(cached.data)
+
+
+# The conversations whose rows one process keeps (least recently read leave first). A finished screening is
+# about 390 rows, ~200 kB of JSON text: 1,000 conversations bound the cache near 200 MB, and hold every
+# conversation active at once at the loads measured (docs/performance.md); a conversation not held is read in
+# full, as Rasa does.
+DEFAULT_CACHE_CONVERSATIONS = 1_000
+
+
+def cache_size(configured: Union[int, str, None]) -> int:
+    """endpoints.yml's `cache_conversations` (a number, or the string a substitution gives; empty: default)."""
+    if configured is None or (isinstance(configured, str) and not configured.strip()):
+        return DEFAULT_CACHE_CONVERSATIONS
+    try:
+        value = int(configured)
+    except ValueError as exc:
+        raise ValueError(f"cache_conversations must be a whole number, got {configured!r}") from exc
+    if value < 1:
+        raise ValueError("cache_conversations must be at least 1")
+    return value
+
+
+class _Cached:
+    """A conversation's current-session rows (`data`, by id); the ids of all its rows then (every session's,
+    ascending); the session's start (the latest SessionStarted's timestamp, None when there is none)."""
+
+    __slots__ = ("data", "ids", "start")
+
+    def __init__(self, data: list[str], ids: tuple[int, ...], start: Optional[float]) -> None:
+        self.data = data
+        self.ids = ids
+        self.start = start
+
+    def follows(self, type_name: str, timestamp: Optional[float]) -> bool:
+        """Whether a new row joins this session as Rasa's query would have it (`timestamp >= session start`, or
+        no session start at all), the session start unchanged."""
+        if type_name == SessionStarted.type_name:
+            return False
+        if self.start is None:
+            return True
+        return timestamp is not None and timestamp >= self.start
+
+
+class _RowCache:
+    """sender id -> _Cached, at most `size` conversations, the least recently used leaving first."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("cache_conversations must be at least 1")
+        self.size = size
+        self.entries: OrderedDict[str, _Cached] = OrderedDict()
+
+    def get(self, sender_id: str) -> Optional[_Cached]:
+        cached = self.entries.get(sender_id)
+        if cached is not None:
+            self.entries.move_to_end(sender_id)
+        return cached
+
+    def put(self, sender_id: str, cached: _Cached) -> None:
+        self.entries[sender_id] = cached
+        self.entries.move_to_end(sender_id)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    def forget(self, sender_id: str) -> None:
+        self.entries.pop(sender_id, None)
 
 
 def max_conversations_setting(configured: Union[int, str, None]) -> int:
