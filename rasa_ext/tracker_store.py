@@ -228,17 +228,22 @@ class UrlSQLTrackerStore(ErasureMixin, SQLTrackerStore):
 DEFAULT_CACHE_CONVERSATIONS = 1_000
 
 
-def cache_size(configured: Union[int, str, None]) -> int:
-    """endpoints.yml's `cache_conversations` (a number, or the string a substitution gives; empty: default)."""
+def positive_count(name: str, configured: Union[int, str, None], default: int) -> int:
+    """An endpoints.yml count (a number, or the string a substitution gives; empty: `default`), at least 1."""
     if configured is None or (isinstance(configured, str) and not configured.strip()):
-        return DEFAULT_CACHE_CONVERSATIONS
+        return default
     try:
         value = int(configured)
     except ValueError as exc:
-        raise ValueError(f"cache_conversations must be a whole number, got {configured!r}") from exc
+        raise ValueError(f"{name} must be a whole number, got {configured!r}") from exc
     if value < 1:
-        raise ValueError("cache_conversations must be at least 1")
+        raise ValueError(f"{name} must be at least 1")
     return value
+
+
+def cache_size(configured: Union[int, str, None]) -> int:
+    """endpoints.yml's `cache_conversations`."""
+    return positive_count("cache_conversations", configured, DEFAULT_CACHE_CONVERSATIONS)
 
 
 class _Cached:
@@ -289,15 +294,7 @@ class _RowCache:
 
 def max_conversations_setting(configured: Union[int, str, None]) -> int:
     raw = configured if configured not in (None, "") else os.environ.get("TRACKER_MAX_CONVERSATIONS", "")
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return DEFAULT_MAX_CONVERSATIONS
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValueError(f"max_conversations must be a whole number, got {raw!r}") from exc
-    if value < 1:
-        raise ValueError("max_conversations must be at least 1")
-    return value
+    return positive_count("max_conversations", raw, DEFAULT_MAX_CONVERSATIONS)
 
 
 def retention_seconds(retention_minutes: Union[float, int, str, None]) -> float:

@@ -20,7 +20,7 @@ import runpy
 import sys
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, TextIO, Type
+from typing import Callable, Dict, List, Optional, TextIO, Type
 
 from bot import log_privacy
 
@@ -55,7 +55,9 @@ def is_library_notice(category: Type[Warning], filename: str, message: str = "")
     return message.startswith(EXPECTED_RASA_WARNINGS)
 
 
-def hide_library_notices() -> None:
+def _wrap_showwarning(shown: Callable[[Warning | str, Type[Warning], str], Optional[Warning | str]]) -> None:
+    """Put `shown` in front of the current `warnings.showwarning`: it gives the message to print, or None to drop
+    the warning."""
     show = warnings.showwarning
 
     def showwarning(
@@ -66,29 +68,24 @@ def hide_library_notices() -> None:
         file: Optional[TextIO] = None,
         line: Optional[str] = None,
     ) -> None:
-        if not is_library_notice(category, filename, str(message)):
-            show(message, category, filename, lineno, file, line)
+        kept = shown(message, category, filename)
+        if kept is not None:
+            show(kept, category, filename, lineno, file, line)
 
     warnings.showwarning = showwarning
+
+
+def hide_library_notices() -> None:
+    _wrap_showwarning(
+        lambda message, category, filename: None if is_library_notice(category, filename, str(message)) else message
+    )
     for name, level in NOISY_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
 
 
 def clean_warnings() -> None:
     """Every warning printed without visitor words or contact details."""
-    show = warnings.showwarning
-
-    def showwarning(
-        message: Warning | str,
-        category: Type[Warning],
-        filename: str,
-        lineno: int,
-        file: Optional[TextIO] = None,
-        line: Optional[str] = None,
-    ) -> None:
-        show(log_privacy.clean_warning(message), category, filename, lineno, file, line)
-
-    warnings.showwarning = showwarning
+    _wrap_showwarning(lambda message, _category, _filename: log_privacy.clean_warning(message))
 
 
 def main(argv: List[str]) -> None:
